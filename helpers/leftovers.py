@@ -1,0 +1,154 @@
+"""Find and remove what runs of the suite left behind.
+
+Everything the suite creates is named ``mmapcheck-<pid>-<token>-...``
+(:mod:`helpers.names`) or, for System V segments, uses a key in the suite's
+range, and every process it starts inherits ``MMAPCHECK_OWNER``.  A run's
+leftovers are the objects and processes carrying its owner string; a dead
+run's leftovers are those whose owner pid no longer exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers import names
+
+SHM_DIR = Path("/dev/shm")
+_SYSV_KEY_MASK, _SYSV_KEY_TAG = 0xFFFF0000, 0x4D4D0000
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """One thing a run left: a file, shm object, System V segment or process."""
+
+    kind: str  # "file", "shm", "sysv", "process"
+    ident: str  # path, shm name, shmid, pid
+    owner: str | None  # "<pid>-<token>" of the run, when known
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ident} (run {self.owner or '?'})"
+
+
+def _owner_of(name: str) -> str | None:
+    match = names.NAME_PATTERN.match(name)
+    return f"{match['pid']}-{match['token']}" if match else None
+
+
+def _named(directory: Path, kind: str) -> list[Leftover]:
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in directory.iterdir():
+            owner = _owner_of(entry.name)
+            if owner is None:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                inner = [Leftover(kind, str(p), owner) for p in entry.iterdir()]
+                found.extend(inner or [Leftover(kind, str(entry), owner)])
+            else:
+                found.append(Leftover(kind, str(entry), owner))
+    return found
+
+
+def _sysv_segments() -> list[Leftover]:
+    found = []
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            key, shmid, cpid = int(fields[0]), fields[1], int(fields[6])
+            if key & _SYSV_KEY_MASK == _SYSV_KEY_TAG & 0xFFFFFFFF:
+                found.append(Leftover("sysv", shmid, f"{cpid}-?"))
+    return found
+
+
+def _processes(owner: str | None) -> list[Leftover]:
+    mine = {os.getpid(), os.getppid()}
+    found = []
+    for entry in Path("/proc").iterdir() if os.path.isdir("/proc") else []:
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for var in environ.split(b"\0"):
+            if var.startswith(names.OWNER_ENV.encode() + b"="):
+                value = var.split(b"=", 1)[1].decode(errors="replace")
+                if owner is None or value == owner:
+                    found.append(Leftover("process", entry.name, value))
+    return found
+
+
+def find(owner: str | None = None) -> list[Leftover]:
+    """Return the leftovers of run ``owner`` (of every run when None).
+
+    Processes are reported only for a given owner: without one, every live
+    run's workers would count.  System V segments carry no run in their key;
+    with an owner they are reported when their key is in the run's range.
+    """
+    found = _named(Path(tempfile.gettempdir()), "file") + _named(SHM_DIR, "shm")
+    if owner is not None:
+        found = [f for f in found if f.owner == owner]
+        base = names.sysv_key_base()
+        found += [s for s in _sysv_segments() if _key_in_range(s, base)]
+        found += _processes(owner)
+    else:
+        found += _sysv_segments()
+    return found
+
+
+def _key_in_range(segment: Leftover, base: int) -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] == segment.ident:
+                return base <= int(fields[0]) < base + 0x100
+    return False
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Return whether the process that owns a run still exists."""
+    if not owner or (owner.endswith("-?") and owner.split("-")[0] == "0"):
+        return False
+    pid = int(owner.split("-")[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove(found: list[Leftover]) -> list[str]:
+    """Remove each leftover; return the ones that could not be removed, with why."""
+    from helpers import libc
+
+    failures = []
+    for item in found:
+        try:
+            if item.kind == "file":
+                path = Path(item.ident)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+                parent = path.parent
+                if _owner_of(parent.name) is not None:
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
+            elif item.kind == "shm":
+                Path(item.ident).unlink(missing_ok=True)
+            elif item.kind == "sysv":
+                libc.shmctl_rmid(int(item.ident))
+            elif item.kind == "process":
+                os.kill(int(item.ident), signal.SIGKILL)
+        except (OSError, libc.Unsupported) as exc:
+            failures.append(f"{item}: {exc}")
+    return failures

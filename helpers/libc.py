@@ -1,0 +1,327 @@
+"""ctypes bindings to the C memory-mapping API, as the documents describe it.
+
+Why not Python's ``mmap`` module alone: the documents teach the C calls, and
+the module hides what they do (it refuses empty files, checks bounds, rounds
+lengths).  These bindings expose the calls as they are: every function returns
+what the C function returns on success and raises :class:`OSError` (errno
+preserved, name in :func:`errno_name`) on failure, through one signature table
+and one call helper.  A function the platform's libc lacks raises
+:class:`Unsupported` naming the symbol, so checks that need it become
+``unsupported`` rather than ``error``.
+
+Constants come from Python's ``mmap`` module where it exposes them and from a
+per-architecture table of the Linux UAPI values otherwise (``MAP_SYNC`` and
+``MAP_SHARED_VALIDATE`` are not exposed by Python at all).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap as _pymmap
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+c_void_p, c_size_t, c_int, c_long = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
+c_char_p, c_uint, c_off_t = ctypes.c_char_p, ctypes.c_uint, ctypes.c_int64
+
+PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE")
+MAP_FAILED: int = ctypes.c_void_p(-1).value or -1
+
+
+class Unsupported(Exception):
+    """The platform lacks a symbol or constant a check needs."""
+
+    def __init__(self, symbol: str, why: str = "") -> None:
+        self.symbol = symbol
+        detail = f": {why}" if why else ""
+        super().__init__(f"{symbol} is not available on this platform{detail}")
+
+
+def errno_name(err: int | OSError | None) -> str | None:
+    """Return the symbolic name (``"EINVAL"``) of an errno or of an OSError's errno."""
+    if isinstance(err, OSError):
+        err = err.errno
+    if err is None:
+        return None
+    return errno.errorcode.get(err, f"E?{err}")
+
+
+# --- constants -----------------------------------------------------------------------------
+
+#: Linux UAPI values for the asm-generic layout, used by x86, arm, arm64,
+#: riscv, s390, loongarch.  powerpc, sparc, mips, alpha and parisc differ in
+#: some MAP_ and MS_ values; they get the overrides below.
+_GENERIC: dict[str, int] = {
+    "PROT_NONE": 0x0, "PROT_READ": 0x1, "PROT_WRITE": 0x2, "PROT_EXEC": 0x4,
+    "MAP_SHARED": 0x01, "MAP_PRIVATE": 0x02, "MAP_SHARED_VALIDATE": 0x03,
+    "MAP_FIXED": 0x10, "MAP_ANONYMOUS": 0x20, "MAP_GROWSDOWN": 0x0100,
+    "MAP_DENYWRITE": 0x0800, "MAP_EXECUTABLE": 0x1000, "MAP_LOCKED": 0x2000,
+    "MAP_NORESERVE": 0x4000, "MAP_POPULATE": 0x8000, "MAP_NONBLOCK": 0x10000,
+    "MAP_STACK": 0x20000, "MAP_HUGETLB": 0x40000, "MAP_SYNC": 0x80000,
+    "MAP_FIXED_NOREPLACE": 0x100000,
+    "MS_ASYNC": 1, "MS_INVALIDATE": 2, "MS_SYNC": 4,
+    "MADV_NORMAL": 0, "MADV_RANDOM": 1, "MADV_SEQUENTIAL": 2, "MADV_WILLNEED": 3,
+    "MADV_DONTNEED": 4, "MADV_REMOVE": 9, "MADV_DONTFORK": 10, "MADV_HUGEPAGE": 14,
+    "MADV_POPULATE_READ": 22, "MADV_POPULATE_WRITE": 23,
+    "MCL_CURRENT": 1, "MCL_FUTURE": 2,
+    "IPC_CREAT": 0o1000, "IPC_EXCL": 0o2000, "IPC_RMID": 0, "IPC_SET": 1, "IPC_STAT": 2,
+    "IPC_PRIVATE": 0, "SHM_RDONLY": 0o10000, "SHM_RND": 0o20000,
+}
+_ARCH_OVERRIDES: dict[str, dict[str, int]] = {
+    "ppc64le": {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80},
+    "ppc64": {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80},
+    "ppc": {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80},
+    "sparc64": {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x100},
+}
+#: Architectures whose layout we have not tabulated: only what Python exposes.
+_UNTABULATED = ("mips", "alpha", "parisc", "hppa")
+
+_ARCH = os.uname().machine
+
+
+def _constants() -> dict[str, int]:
+    if sys.platform != "linux" or _ARCH.startswith(_UNTABULATED):
+        table: dict[str, int] = {}
+    else:
+        table = dict(_GENERIC)
+        table.update(_ARCH_OVERRIDES.get(_ARCH, {}))
+    for name in [*_GENERIC, "MAP_ANON"]:
+        value = getattr(_pymmap, name, None)
+        if isinstance(value, int):
+            table[name] = value  # the platform's own word wins over our table
+    table.setdefault("MAP_ANONYMOUS", table.get("MAP_ANON", -1))
+    if table["MAP_ANONYMOUS"] == -1:
+        del table["MAP_ANONYMOUS"]
+    return table
+
+
+CONSTANTS: dict[str, int] = _constants()
+globals().update(CONSTANTS)
+# Names the checks use unconditionally; every POSIX system has them.
+PROT_NONE: int
+PROT_READ: int
+PROT_WRITE: int
+PROT_EXEC: int
+MAP_SHARED: int
+MAP_PRIVATE: int
+MAP_FIXED: int
+MAP_ANONYMOUS: int
+MS_ASYNC: int
+MS_SYNC: int
+MS_INVALIDATE: int
+
+
+def constant(name: str) -> int:
+    """Return the value of a flag or raise :class:`Unsupported` naming it."""
+    try:
+        return CONSTANTS[name]
+    except KeyError:
+        raise Unsupported(name, f"no value known for {_ARCH} {sys.platform}") from None
+
+
+def flag_names(value: int, prefix: str) -> str:
+    """Return ``value`` spelled as ``A|B`` using the constants starting with ``prefix``."""
+    if value == 0:
+        zero = [n for n, v in CONSTANTS.items() if n.startswith(prefix) and v == 0]
+        return zero[0] if zero else "0"
+    parts, rest = [], value
+    for name, bit in sorted(CONSTANTS.items(), key=lambda kv: -kv[1]):
+        if name.startswith(prefix) and bit and rest & bit == bit and name != "MAP_SHARED_VALIDATE":
+            parts.append(name)
+            rest &= ~bit
+    if rest:
+        parts.append(hex(rest))
+    return "|".join(reversed(parts))
+
+
+# --- functions -----------------------------------------------------------------------------
+
+#: name -> (restype, argtypes, library).  "c" is the C library, "rt" librt
+#: (shm_open lives there before glibc 2.34).
+_SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
+    "mmap": (c_void_p, [c_void_p, c_size_t, c_int, c_int, c_int, c_off_t], "c"),
+    "munmap": (c_int, [c_void_p, c_size_t], "c"),
+    "msync": (c_int, [c_void_p, c_size_t, c_int], "c"),
+    "mprotect": (c_int, [c_void_p, c_size_t, c_int], "c"),
+    "madvise": (c_int, [c_void_p, c_size_t, c_int], "c"),
+    "mlock": (c_int, [c_void_p, c_size_t], "c"),
+    "munlock": (c_int, [c_void_p, c_size_t], "c"),
+    "mincore": (c_int, [c_void_p, c_size_t, ctypes.c_char_p], "c"),
+    "shm_open": (c_int, [c_char_p, c_int, c_uint], "rt"),
+    "shm_unlink": (c_int, [c_char_p], "rt"),
+    "ftruncate": (c_int, [c_int, c_off_t], "c"),
+    "shmget": (c_int, [c_int, c_size_t, c_int], "c"),
+    "shmat": (c_void_p, [c_int, c_void_p, c_int], "c"),
+    "shmdt": (c_int, [c_void_p], "c"),
+    "shmctl": (c_int, [c_int, c_int, c_void_p], "c"),
+    "ptrace": (c_long, [c_long, c_int, c_void_p, c_void_p], "c"),
+    "prctl": (c_int, [c_int, c_long, c_long, c_long, c_long], "c"),
+}
+
+
+def _load(which: str) -> ctypes.CDLL | None:
+    if which == "c":
+        return ctypes.CDLL(None, use_errno=True)
+    from ctypes.util import find_library  # slow to import: only when needed
+
+    found = find_library(which)
+    try:
+        return ctypes.CDLL(found, use_errno=True) if found else None
+    except OSError:
+        return None
+
+
+_LIBS: dict[str, ctypes.CDLL | None] = {}
+_FUNCS: dict[str, Any] = {}
+
+
+def _function(name: str) -> Any:
+    """Return the bound C function ``name``, or raise Unsupported naming it."""
+    if name in _FUNCS:
+        return _FUNCS[name]
+    restype, argtypes, lib = _SIGNATURES[name]
+    candidates = [lib, "c"] if lib != "c" else ["c"]
+    for which in candidates:
+        if which not in _LIBS:
+            _LIBS[which] = _load(which)
+        handle = _LIBS[which]
+        func = getattr(handle, name, None) if handle is not None else None
+        if func is not None:
+            func.restype, func.argtypes = restype, argtypes
+            _FUNCS[name] = func
+            return func
+    raise Unsupported(name, "the C library does not export it")
+
+
+def available(name: str) -> bool:
+    """Return whether the C function ``name`` can be called here."""
+    try:
+        _function(name)
+    except Unsupported:
+        return False
+    return True
+
+
+def _call(name: str, *args: Any, failed: Callable[[Any], bool] = lambda r: r == -1) -> Any:
+    """Call ``name`` and return its result; raise OSError if ``failed(result)``."""
+    func = _function(name)
+    ctypes.set_errno(0)
+    result = func(*args)
+    if failed(result):
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {errno_name(err)}: {os.strerror(err)}")
+    return result
+
+
+def _map_failed(result: int | None) -> bool:
+    return result is None or result == MAP_FAILED
+
+
+def mmap(addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: int = 0) -> int:
+    """Return the address of a new mapping (``mmap(2)``); raise OSError on MAP_FAILED."""
+    return _call("mmap", addr or None, length, prot, flags, fd, offset, failed=_map_failed)
+
+
+def munmap(addr: int, length: int) -> None:
+    """Remove mappings in ``[addr, addr+length)`` (``munmap(2)``)."""
+    _call("munmap", addr, length)
+
+
+def msync(addr: int, length: int, flags: int) -> None:
+    """Flush a range of a mapping to its file (``msync(2)``)."""
+    _call("msync", addr, length, flags)
+
+
+def mprotect(addr: int, length: int, prot: int) -> None:
+    """Change the protection of a range (``mprotect(2)``)."""
+    _call("mprotect", addr, length, prot)
+
+
+def madvise(addr: int, length: int, advice: int) -> None:
+    """Give the kernel advice about a range (``madvise(2)``)."""
+    _call("madvise", addr, length, advice)
+
+
+def mlock(addr: int, length: int) -> None:
+    """Lock a range into RAM (``mlock(2)``)."""
+    _call("mlock", addr, length)
+
+
+def munlock(addr: int, length: int) -> None:
+    """Unlock a range (``munlock(2)``)."""
+    _call("munlock", addr, length)
+
+
+def mincore(addr: int, length: int) -> bytes:
+    """Return one byte per page of the range; bit 0 says the page is resident."""
+    pages = (length + PAGE_SIZE - 1) // PAGE_SIZE
+    vec = ctypes.create_string_buffer(max(pages, 1))
+    _call("mincore", addr, length, vec)
+    return vec.raw[:pages]
+
+
+def shm_open(name: str | bytes, oflag: int, mode: int = 0o600) -> int:
+    """Open a POSIX shm object and return its fd (``shm_open(3)``)."""
+    raw = name.encode() if isinstance(name, str) else name
+    return _call("shm_open", raw, oflag, mode)
+
+
+def shm_unlink(name: str | bytes) -> None:
+    """Remove a POSIX shm object's name (``shm_unlink(3)``)."""
+    raw = name.encode() if isinstance(name, str) else name
+    _call("shm_unlink", raw)
+
+
+def ftruncate(fd: int, length: int) -> None:
+    """Set a file's size through the C library's ``ftruncate``."""
+    _call("ftruncate", fd, length)
+
+
+def shmget(key: int, size: int, flags: int) -> int:
+    """Return the id of a System V shared memory segment (``shmget(2)``)."""
+    return _call("shmget", key, size, flags)
+
+
+def shmat(shmid: int, addr: int = 0, flags: int = 0) -> int:
+    """Attach a System V segment and return its address (``shmat(2)``)."""
+    return _call("shmat", shmid, addr or None, flags, failed=_map_failed)
+
+
+def shmdt(addr: int) -> None:
+    """Detach a System V segment (``shmdt(2)``)."""
+    _call("shmdt", addr)
+
+
+def shmctl_rmid(shmid: int) -> None:
+    """Mark a System V segment for removal (``shmctl(IPC_RMID)``)."""
+    _call("shmctl", shmid, CONSTANTS["IPC_RMID"], None)
+
+
+# --- raw memory ----------------------------------------------------------------------------
+
+def read_bytes(addr: int, length: int) -> bytes:
+    """Return ``length`` bytes read at ``addr`` (a fault here is the caller's signal)."""
+    return ctypes.string_at(addr, length)
+
+
+def write_bytes(addr: int, data: bytes) -> None:
+    """Store ``data`` at ``addr``."""
+    ctypes.memmove(addr, data, len(data))
+
+
+def load(addr: int) -> int:
+    """Return the byte at ``addr``: one load, nothing more."""
+    return ctypes.c_ubyte.from_address(addr).value
+
+
+def store(addr: int, value: int) -> None:
+    """Store one byte at ``addr``."""
+    ctypes.c_ubyte.from_address(addr).value = value & 0xFF
+
+
+def c_string(addr: int) -> bytes:
+    """Return the NUL-terminated string at ``addr``, as the C examples print it."""
+    return ctypes.string_at(addr)

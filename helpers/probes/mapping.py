@@ -1,0 +1,70 @@
+"""General probe verbs: map a file or memory through libc or Python's mmap module.
+
+Open modes, protections and flags travel as names (``"O_RDONLY"``,
+``"PROT_READ|PROT_WRITE"``, ``"MAP_SHARED"``) so that probe calls read like
+the documents' C code and outcomes stay readable in reports.
+"""
+
+from __future__ import annotations
+
+import mmap as pymmap
+import os
+from typing import Any
+
+from helpers import libc
+from helpers.isolate import note
+
+
+def bits(spelling: str) -> int:
+    """Return the value of ``"A|B"`` spelled with libc constant names (``"0"`` is 0)."""
+    value = 0
+    for part in spelling.split("|"):
+        part = part.strip()
+        if part and part != "0":
+            value |= libc.constant(part)
+    return value
+
+
+_OPEN = {"O_RDONLY": os.O_RDONLY, "O_WRONLY": os.O_WRONLY, "O_RDWR": os.O_RDWR}
+
+
+def open_mode(spelling: str) -> int:
+    """Return the ``open`` flags spelled as ``"O_RDWR"`` or ``"O_RDWR|O_CREAT"``."""
+    value = 0
+    for part in spelling.split("|"):
+        value |= _OPEN.get(part) if part in _OPEN else getattr(os, part)
+    return value
+
+
+def map_file(path: str, length: int, *, offset: int = 0, mode: str = "O_RDWR",
+             prot: str = "PROT_READ|PROT_WRITE", flags: str = "MAP_SHARED") -> dict[str, Any]:
+    """Map ``path`` through libc and return the page offset of the address (0 when aligned)."""
+    fd = os.open(path, open_mode(mode))
+    try:
+        addr = libc.mmap(0, length, bits(prot), bits(flags), fd, offset)
+    finally:
+        os.close(fd)
+    note(base=addr)
+    return {"address_page_offset": addr % libc.PAGE_SIZE}
+
+
+def pymmap_file(path: str, length: int, *, offset: int = 0, access: str = "ACCESS_WRITE",
+                mode: str = "O_RDWR") -> dict[str, Any]:
+    """Map ``path`` with Python's mmap module and return the mapping's length."""
+    fd = os.open(path, open_mode(mode))
+    try:
+        with pymmap.mmap(fd, length, access=getattr(pymmap, access), offset=offset) as mapped:
+            return {"length": len(mapped)}
+    finally:
+        os.close(fd)
+
+
+def touch(path: str, length: int, at: int, *, write: bool = False, mode: str = "O_RDWR",
+          prot: str = "PROT_READ|PROT_WRITE", flags: str = "MAP_SHARED") -> int:
+    """Map ``path`` and load (or store 0x58 'X') the byte at offset ``at``; return the byte."""
+    fd = os.open(path, open_mode(mode))
+    addr = libc.mmap(0, length, bits(prot), bits(flags), fd, 0)
+    note(base=addr, file_size=os.fstat(fd).st_size, mapped=length)
+    if write:
+        libc.store(addr + at, 0x58)
+    return libc.load(addr + at)

@@ -1,0 +1,133 @@
+"""Self-tests of the pytest plugin, each in a pytest run of its own (pytester)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import catalogue, names
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIM = next(iter(e.id for e in catalogue.default().entries.values() if e.kind == "claim"))
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester):
+    """Return ``run(source, *args) -> (result, raw records)`` for a test file in a fresh run."""
+
+    def go(source: str, *args: str):
+        pytester.makepyfile(test_sample=source)
+        raw = pytester.path / "raw.jsonl"
+        env_path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+        pytester._monkeypatch.setenv("PYTHONPATH", env_path)
+        pytester._monkeypatch.delenv(names.OWNER_ENV, raising=False)
+        result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--mmapcheck-raw={raw}",
+                                               "-p", "no:cacheprovider", *args, timeout=120)
+        records = [json.loads(line) for line in raw.read_text().splitlines()] \
+            if raw.exists() else []
+        return result, records
+
+    return go
+
+
+def test_unknown_claim_fails_collection_with_a_suggestion(run):
+    result, _ = run(f"""
+import pytest
+@pytest.mark.claim({CLAIM[:-1]!r})
+def test_x(): pass
+""")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*not in the catalogue; did you mean {CLAIM!r}?*"])
+
+
+def test_unmet_need_is_unsupported_with_the_reason(run):
+    result, records = run("""
+import pytest
+@pytest.mark.needs("dax")
+def test_x(): pass
+@pytest.mark.needs("dax", "root")
+def test_y(): pass
+""", "-rs")
+    checks = [r for r in records if r["type"] == "check"]
+    if not any("dax" in line for line in result.outlines if "SKIPPED" in line):
+        pytest.skip("this machine has a DAX filesystem")
+    assert {c["skip"]["kind"] for c in checks} == {"unsupported"}
+    assert all("needs dax" in c["skip"]["reason"] for c in checks)
+
+
+def test_raw_results_hold_cases_probes_and_platform(run):
+    result, records = run(f"""
+import pytest
+from helpers.probes import selftest
+@pytest.mark.claim({CLAIM!r})
+def test_x(probe, prediction):
+    outcome = probe(selftest.echo, 3)
+    prediction.record(3, outcome.value["args"][0], case="three")
+    prediction.record("a", "b", case="other", central=False)
+""")
+    assert result.ret == 0
+    kinds = [r["type"] for r in records]
+    assert kinds[0] == "run" and kinds[-1] == "end" and "platform" in kinds
+    (check,) = [r for r in records if r["type"] == "check"]
+    assert check["claims"] == [CLAIM] and check["outcome"] == "passed"
+    assert [c["matched"] for c in check["cases"]] == [True, False]
+    assert check["probes"][0]["kind"] == "returned"
+
+
+def test_results_survive_a_crashed_worker_and_keep_gateway_keys(run):
+    _, records = run("""
+import os, signal
+def test_a(): pass
+def test_b(): os.kill(os.getpid(), signal.SIGKILL)
+def test_c(): pass
+""", "-n", "1", "--max-worker-restart=1")
+    checks = {r["nodeid"].split("::")[-1]: r for r in records if r["type"] == "check"}
+    assert checks["test_a"]["outcome"] == "passed"
+    assert checks["test_c"]["outcome"] == "passed"
+    assert checks["test_b"]["outcome"] in ("failed", "error")
+    platforms = [r for r in records if r["type"] == "platform"]
+    assert platforms and all(p["key"].startswith("gw") for p in platforms)
+
+
+def test_junit_carries_claim_ids_and_prediction_summary(run, pytester):
+    junit = pytester.path / "junit.xml"
+    run(f"""
+import pytest
+@pytest.mark.claim({CLAIM!r})
+def test_x(prediction):
+    prediction.record(1, 2, case="one")
+""", f"--junitxml={junit}")
+    text = junit.read_text()
+    assert f'name="claims" value="{CLAIM}"' in text
+    assert 'name="predictions_matched" value="no"' in text
+
+
+def test_run_that_leaves_a_file_behind_fails_and_the_file_is_removed(run, pytester):
+    result, _ = run("""
+import tempfile, os
+from helpers import names
+def test_leak():
+    path = os.path.join(tempfile.gettempdir(), names.unique_name("leak"))
+    open(path, "w").close()
+    print("LEAKED", path)
+""", "-s")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*the run left things behind*"])
+    line = next(line for line in result.outlines if "LEAKED " in line)
+    leaked = line.split("LEAKED ")[1].split()[0]
+    assert names.NAME_PATTERN.match(os.path.basename(leaked))
+    assert not os.path.exists(leaked)
+
+
+def test_prediction_refuses_an_undeclared_claim(run):
+    result, _ = run(f"""
+import pytest
+@pytest.mark.claim({CLAIM!r})
+def test_x(prediction):
+    prediction.record(1, 1, case="c", claim="other.claim")
+""")
+    result.stdout.fnmatch_lines(["*does not declare*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
