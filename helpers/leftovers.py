@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,27 @@ def _processes(owner: str | None) -> list[Leftover]:
             if var.startswith(names.OWNER_ENV.encode() + b"="):
                 value = var.split(b"=", 1)[1].decode(errors="replace")
                 if owner is None or value == owner:
-                    found.append(Leftover("process", entry.name, value))
+                    try:
+                        command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                    except OSError:
+                        command = b"?"
+                    ident = f"{entry.name} ({command.decode(errors='replace').strip()[:80]})"
+                    found.append(Leftover("process", ident, value))
+    return found
+
+
+def settle(owner: str, timeout: float = 5.0) -> list[Leftover]:
+    """Return the run's leftovers once its exiting processes had ``timeout`` s to go.
+
+    Workers and their fork servers are still exiting when a run's last
+    hook runs; a process counts as left behind only if it outlives the wait.
+    The wait polls /proc, bounded, and ends as soon as nothing is left.
+    """
+    deadline = time.monotonic() + timeout
+    found = find(owner)
+    while any(f.kind == "process" for f in found) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = find(owner)
     return found
 
 
@@ -148,7 +169,7 @@ def remove(found: list[Leftover]) -> list[str]:
             elif item.kind == "sysv":
                 libc.shmctl_rmid(int(item.ident))
             elif item.kind == "process":
-                os.kill(int(item.ident), signal.SIGKILL)
+                os.kill(int(item.ident.split()[0]), signal.SIGKILL)
         except (OSError, libc.Unsupported) as exc:
             failures.append(f"{item}: {exc}")
     return failures
