@@ -33,6 +33,7 @@ from helpers.isolate import child, siginfo
 _HEADER = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+PRELOAD_ENV = "MMAPCHECK_PRELOAD"
 
 
 def read_frame(fd: int) -> bytes | None:
@@ -243,6 +244,11 @@ def _outcome(status: int, messages: list[dict[str, Any]],
 def main() -> None:
     """Entry point of the server process."""
     sys.stdin = sys.stdout = None  # type: ignore[assignment]  # fds 0 and 1 carry frames
+    # Modules named here are imported once, before any fork, so every child
+    # starts with them loaded: probe families a run uses heavily, or a shim
+    # that self-tests put in place of a platform call to prove checks bite.
+    for module in filter(None, os.environ.get(PRELOAD_ENV, "").split(",")):
+        importlib.import_module(module.strip())
     server = Server()
     # Objects that exist now are never collected: children then do not touch
     # (and copy) their pages when a collection runs.
