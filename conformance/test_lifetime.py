@@ -13,7 +13,8 @@ import pytest
 from helpers.libc import PAGE_SIZE
 from helpers.probes.lifetime import munmap_at, pymmap_write_after_close, write_after_close
 
-CLOSE_CLAIMS = ("memmap-ipc.close-fd-after-mmap", "webserver-mmap.close-fd-after-mmap")
+CLOSE_CLAIMS = ("memmap-ipc.close-fd-after-mmap", "webserver-mmap.close-fd-after-mmap",
+                "unp-shm.close-fd-after-mmap")
 
 
 @pytest.mark.claim(*CLOSE_CLAIMS)

@@ -3,15 +3,18 @@
 mmap(2): ``offset`` must be a multiple of ``sysconf(_SC_PAGE_SIZE)``, else
 EINVAL.  The documents say "4K": the same number on this machine only when the
 page size is 4096, which the catalogue names as the condition they leave out.
+The offset is a position in the file, never an address; for an anonymous
+mapping it selects nothing, yet Linux still refuses an unaligned one.
 """
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.libc import PAGE_SIZE
+from helpers.probes.arguments import map_at_offset, map_with_fd
 from helpers.probes.mapping import map_file, pymmap_file
 
 CLAIMS = ("memmap-ipc.offset-multiple-of-4k", "webserver-mmap.offset-multiple-of-4k")
@@ -56,6 +59,7 @@ def test_pymmap_offset_maps_only_at_page_multiples(probe, prediction, sized_file
 
 
 @pytest.mark.claim(*CLAIMS)
+@settings(max_examples=40)
 @given(offset=st.integers(min_value=0, max_value=64 * PAGE_SIZE))
 def test_any_offset_maps_iff_page_multiple(probe, prediction, sized_file, offset):
     path = sized_file(66 * PAGE_SIZE)
@@ -63,3 +67,49 @@ def test_any_offset_maps_iff_page_multiple(probe, prediction, sized_file, offset
     assert outcome.ok == (offset % PAGE_SIZE == 0), outcome
     if not outcome.ok:
         assert outcome.errno == "EINVAL", outcome
+
+
+GO_OFFSET = "go-mmap.go-offset-means-address"
+PAGES = b"ABCD"  # page i of the file is filled with PAGES[i]
+
+
+@pytest.mark.claim(GO_OFFSET)
+@pytest.mark.parametrize("layer", ["libc", pytest.param("pymmap", marks=pytest.mark.layer(
+    "pymmap"))])
+@pytest.mark.parametrize("pages", [0, 1, 2])
+def test_offset_selects_file_data_not_address(probe, prediction, sized_file, layer, pages):
+    path = sized_file(len(PAGES) * PAGE_SIZE)
+    with open(path, "r+b") as handle:
+        handle.write(b"".join(bytes([c]) * PAGE_SIZE for c in PAGES))
+    offset = pages * PAGE_SIZE
+    outcome = probe(map_at_offset, path, offset, layer=layer)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    from_offset = seen["head"] == (bytes([PAGES[pages]]) * 8).hex()
+    assert from_offset and seen["address"] % PAGE_SIZE == 0 and seen["address"] != offset, seen
+    evidence = {"address": hex(seen["address"]), "offset": offset, "head": seen["head"],
+                "same_address_as_offset_0": seen["address"] == seen["offset_0_address"]}
+    if pages == 0:
+        prediction.record("kernel chooses the address", "kernel chooses the address",
+                          case="offset 0", central=False, **evidence)
+    else:
+        prediction.record("offset places the mapping", "offset selects file data"
+                          if from_offset else "other", case=f"offset {offset:#x}", **evidence)
+
+
+ANONYMOUS_OFFSET = "unp-shm.anonymous-offset-ignored"
+
+
+@pytest.mark.claim(ANONYMOUS_OFFSET)
+@pytest.mark.parametrize("flags", ["MAP_PRIVATE|MAP_ANONYMOUS", "MAP_SHARED|MAP_ANONYMOUS"])
+@pytest.mark.parametrize("offset", [0, 1, PAGE_SIZE, 1 << 40])
+def test_anonymous_offset_changes_nothing_if_aligned(probe, prediction, flags, offset):
+    outcome = probe(map_with_fd, PAGE_SIZE, flags=flags, offset=offset)
+    if offset % PAGE_SIZE:  # checked before the flags are looked at
+        assert outcome.errno == "EINVAL", outcome
+    else:
+        assert outcome.ok and outcome.value["zero_filled"], outcome
+    observed = "maps, zero-filled" if outcome.ok and outcome.value["zero_filled"] else (
+        outcome.errno or "maps with data")
+    prediction.record("maps, zero-filled", observed, case=f"{flags} offset {offset:#x}",
+                      central=offset % PAGE_SIZE == 0, errno=outcome.errno)

@@ -3,30 +3,41 @@
 mmap(2), ERRORS: EACCES when the fd is not open for reading (any file
 mapping), or when ``MAP_SHARED`` is asked with ``PROT_WRITE`` and the fd is not
 open read-write.  A ``MAP_PRIVATE`` writable mapping of a read-only fd is
-allowed: its writes never reach the file.
+allowed: its writes never reach the file.  PROT_EXEC on a file of a noexec
+mount is EPERM.  Python's mmap module asks for the same through ``access``:
+ACCESS_READ is PROT_READ shared, ACCESS_WRITE PROT_READ|PROT_WRITE shared,
+ACCESS_COPY PROT_READ|PROT_WRITE private.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.libc import PAGE_SIZE
 from helpers.probes.mapping import map_file
-from helpers.probes.protections import pymmap_access
+from helpers.probes.protections import on_noexec_mount, pymmap_access
 
 MODES = ("O_RDONLY", "O_WRONLY", "O_RDWR")
 PROTS = ("PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_READ|PROT_WRITE", "PROT_READ|PROT_EXEC")
 FLAGS = ("MAP_SHARED", "MAP_PRIVATE")
+RW = "PROT_READ|PROT_WRITE"
+ACCESS = {"ACCESS_READ": ("PROT_READ", "MAP_SHARED"), "ACCESS_WRITE": (RW, "MAP_SHARED"),
+          "ACCESS_COPY": (RW, "MAP_PRIVATE")}
 
 
-def spec(mode: str, prot: str, flags: str) -> str:
+def spec(mode: str, prot: str, flags: str, *, noexec: bool = False) -> str:
     """Return what mmap(2) says a file mapping with these arguments does."""
     if mode == "O_WRONLY":
         return "EACCES"
     if flags == "MAP_SHARED" and "PROT_WRITE" in prot and mode != "O_RDWR":
         return "EACCES"
+    if noexec and "PROT_EXEC" in prot:
+        return "EPERM"
     return "maps"
 
 
@@ -39,39 +50,72 @@ def agrees(mode: str, prot: str) -> bool:
             "O_RDWR": wants_read and wants_write}[mode]
 
 
-@pytest.mark.claim("memmap-ipc.fd-mode-matches-prot", "webserver-mmap.rdonly-open-write-prot-fails")
+def _compatible(mode: str, prot: str) -> bool | None:
+    """Return the webserver document's table: PROT_READ needs a readable fd, RW needs O_RDWR."""
+    if prot == "PROT_READ":
+        return mode in ("O_RDONLY", "O_RDWR")
+    return mode == "O_RDWR" if prot == RW else None
+
+
+#: Per claim: (predicted outcome or None for a case it says nothing of, central?, word for
+#: a failure).  Each document assumes a shared mapping, so MAP_PRIVATE cases are side cases.
+Predictor = tuple[Callable[[str, str, str], str | None], Callable[[str, str, str], bool], str]
+PREDICTORS: dict[str, Predictor] = {
+    "memmap-ipc.fd-mode-matches-prot": (
+        lambda mode, prot, flags: "maps" if agrees(mode, prot) else "fails",
+        lambda mode, prot, flags: flags == "MAP_SHARED" and prot == RW, "fails"),
+    "webserver-mmap.rdonly-open-write-prot-fails": (
+        lambda mode, prot, flags: "MAP_FAILED" if mode == "O_RDONLY" and prot == RW else None,
+        lambda mode, prot, flags: flags == "MAP_SHARED", "MAP_FAILED"),
+    "webserver-mmap.open-mode-compatible-with-prot": (
+        lambda mode, prot, flags: {True: "maps", False: "fails", None: None}[
+            _compatible(mode, prot)],
+        lambda mode, prot, flags: flags == "MAP_SHARED", "fails"),
+    "webserver-mmap.rw-prot-needs-rdwr-fd": (
+        lambda mode, prot, flags: "MAP_FAILED" if prot == RW and mode != "O_RDWR" else None,
+        lambda mode, prot, flags: flags == "MAP_SHARED", "MAP_FAILED"),
+}
+
+
+def _record(prediction, outcome, mode: str, prot: str, flags: str, label: str) -> None:
+    for claim, (predict, central, failed) in PREDICTORS.items():
+        predicted = predict(mode, prot, flags)
+        if predicted is not None:
+            prediction.record(predicted, "maps" if outcome.ok else failed, case=label,
+                              claim=claim, central=central(mode, prot, flags),
+                              errno=outcome.errno)
+
+
+@pytest.mark.claim(*PREDICTORS)
 @pytest.mark.parametrize(("mode", "prot", "flags"), list(itertools.product(MODES, PROTS, FLAGS)))
 def test_prot_against_open_mode(probe, prediction, sized_file, mode, prot, flags):
-    outcome = probe(map_file, sized_file(PAGE_SIZE), PAGE_SIZE, mode=mode, prot=prot, flags=flags)
+    path = sized_file(PAGE_SIZE)
+    outcome = probe(map_file, path, PAGE_SIZE, mode=mode, prot=prot, flags=flags)
     observed = "maps" if outcome.ok else outcome.errno
-    assert observed == spec(mode, prot, flags), outcome
-    label = f"{mode} + {prot} + {flags}"
-    ipc_case = flags == "MAP_SHARED" and prot == "PROT_READ|PROT_WRITE"
-    prediction.record("maps" if agrees(mode, prot) else "fails",
-                      "maps" if outcome.ok else "fails", case=label,
-                      claim="memmap-ipc.fd-mode-matches-prot", central=ipc_case,
-                      errno=outcome.errno)
-    if mode == "O_RDONLY" and prot == "PROT_READ|PROT_WRITE":
-        # The document's case names no flag: MAP_SHARED is its subject (IPC);
-        # MAP_PRIVATE is the case it leaves out.
-        prediction.record("MAP_FAILED", "maps" if outcome.ok else "MAP_FAILED", case=label,
-                          claim="webserver-mmap.rdonly-open-write-prot-fails",
-                          central=flags == "MAP_SHARED", errno=outcome.errno)
+    assert observed == spec(mode, prot, flags, noexec=on_noexec_mount(path)), outcome
+    _record(prediction, outcome, mode, prot, flags, f"{mode} + {prot} + {flags}")
 
 
-@pytest.mark.claim("webserver-mmap.rdonly-open-write-prot-fails")
+@pytest.mark.claim(*PREDICTORS)
 @pytest.mark.layer("pymmap")
-@pytest.mark.parametrize(("mode", "access", "expected"), [
-    ("O_RDONLY", "ACCESS_WRITE", "EACCES"),
-    ("O_RDONLY", "ACCESS_COPY", "maps"),
-    ("O_RDONLY", "ACCESS_READ", "maps"),
-    ("O_RDWR", "ACCESS_WRITE", "maps"),
-])
-def test_pymmap_access_against_open_mode(probe, prediction, sized_file, mode, access, expected):
+@pytest.mark.parametrize(("mode", "access"), list(itertools.product(MODES, ACCESS)))
+def test_pymmap_access_against_open_mode(probe, prediction, sized_file, mode, access):
     outcome = probe(pymmap_access, sized_file(PAGE_SIZE), mode, access)
     observed = "maps" if outcome.ok else outcome.errno
-    assert observed == expected, outcome
-    if access != "ACCESS_READ":
-        prediction.record("MAP_FAILED", "maps" if outcome.ok else "MAP_FAILED",
-                          case=f"{mode} + mmap.{access}",
-                          central=access == "ACCESS_WRITE" and mode == "O_RDONLY")
+    assert observed == spec(mode, *ACCESS[access]), outcome
+    _record(prediction, outcome, mode, *ACCESS[access], f"{mode} + mmap.{access}")
+
+
+PROT_BITS = ("PROT_READ", "PROT_WRITE", "PROT_EXEC")
+
+
+@pytest.mark.claim("memmap-ipc.fd-mode-matches-prot")
+@settings(max_examples=30)
+@given(mode=st.sampled_from(MODES), bits=st.sets(st.sampled_from(PROT_BITS)),
+       flags=st.sampled_from(FLAGS))
+def test_any_mode_prot_and_type_follow_mmap_errors(probe, sized_file, mode, bits, flags):
+    prot = "|".join(b for b in PROT_BITS if b in bits) or "PROT_NONE"
+    path = sized_file(PAGE_SIZE)
+    outcome = probe(map_file, path, PAGE_SIZE, mode=mode, prot=prot, flags=flags)
+    expected = spec(mode, prot, flags, noexec=on_noexec_mount(path))
+    assert ("maps" if outcome.ok else outcome.errno) == expected, outcome

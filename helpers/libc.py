@@ -46,7 +46,12 @@ def errno_name(err: int | OSError | None) -> str | None:
         err = err.errno
     if err is None:
         return None
-    return errno.errorcode.get(err, f"E?{err}")
+    return _ERRNO_NAMES.get(err) or errno.errorcode.get(err, f"E?{err}")
+
+
+#: Where two names share a number, the one the memory-mapping man pages use
+#: (Linux gives ENOTSUP and EOPNOTSUPP the same value; mmap(2) says EOPNOTSUPP).
+_ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP", errno.EAGAIN: "EAGAIN"}
 
 
 # --- constants -----------------------------------------------------------------------------
@@ -217,12 +222,14 @@ def _call(name: str, *args: Any, failed: Callable[[Any], bool] = lambda r: r == 
 
 
 def _map_failed(result: int | None) -> bool:
-    return result is None or result == MAP_FAILED
+    # ctypes turns a NULL void* into None: a successful MAP_FIXED mapping at
+    # address 0 (allowed with CAP_SYS_RAWIO), not a failure.
+    return result == MAP_FAILED
 
 
 def mmap(addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: int = 0) -> int:
     """Return the address of a new mapping (``mmap(2)``); raise OSError on MAP_FAILED."""
-    return _call("mmap", addr or None, length, prot, flags, fd, offset, failed=_map_failed)
+    return _call("mmap", addr or None, length, prot, flags, fd, offset, failed=_map_failed) or 0
 
 
 def munmap(addr: int, length: int) -> None:
@@ -287,7 +294,7 @@ def shmget(key: int, size: int, flags: int) -> int:
 
 def shmat(shmid: int, addr: int = 0, flags: int = 0) -> int:
     """Attach a System V segment and return its address (``shmat(2)``)."""
-    return _call("shmat", shmid, addr or None, flags, failed=_map_failed)
+    return _call("shmat", shmid, addr or None, flags, failed=_map_failed) or 0
 
 
 def shmdt(addr: int) -> None:

@@ -39,6 +39,17 @@ def owner() -> str:
     return value
 
 
+def claim_ownership() -> str:
+    """Make this process the owner of a new run, whatever it inherited; return the owner.
+
+    A pytest controller calls it: a run started from inside another run (a
+    self-test running pytest in a subprocess) is a run of its own, with its
+    own leftovers to answer for.
+    """
+    os.environ.pop(OWNER_ENV, None)
+    return owner()
+
+
 def run_prefix() -> str:
     """Return the prefix shared by every object this run creates."""
     return f"{PREFIX}-{owner()}-"

@@ -1,4 +1,4 @@
-"""Probes about mappings and the end of the file behind them."""
+"""Probes about mappings and the end of the file behind them, and the end of the mapping."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes.regions import describe_at
 
 
 def map_then_touch(path: str, length: int, at: int, *, write: bool = False) -> dict[str, Any]:
@@ -33,3 +34,81 @@ def pymmap_empty_file(path: str, length: int) -> dict[str, Any]:
         os.close(fd)
     note(mapped_length=len(mapped))
     return {"length": len(mapped), "byte": mapped[0]}
+
+
+def page_round(n: int) -> int:
+    """Return ``n`` rounded up to a whole number of pages."""
+    return -(-n // libc.PAGE_SIZE) * libc.PAGE_SIZE
+
+
+#: What follows the mapping's last page in :func:`map_with_layout`.
+LAYOUTS = ("natural", "guard", "free", "neighbour")
+
+
+def map_with_layout(fd: int, length: int, layout: str) -> int:
+    """Map ``length`` bytes of ``fd`` shared read-write; choose what follows its last page.
+
+    ``natural``: wherever the kernel puts it, next to whatever is there;
+    ``guard``: a PROT_NONE page; ``free``: nothing; ``neighbour``: a
+    read-write anonymous page placed with MAP_FIXED_NOREPLACE.  The forced
+    layouts map into a reservation one page longer than the mapping, so
+    nothing else can take the page after it.
+    """
+    rw = libc.PROT_READ | libc.PROT_WRITE
+    if layout == "natural":
+        return libc.mmap(0, length, rw, libc.MAP_SHARED, fd, 0)
+    span = page_round(length)
+    addr = libc.mmap(0, span + libc.PAGE_SIZE, libc.PROT_NONE,
+                     libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    libc.mmap(addr, length, rw, libc.MAP_SHARED | libc.MAP_FIXED, fd, 0)
+    if layout in ("free", "neighbour"):
+        libc.munmap(addr + span, libc.PAGE_SIZE)
+    if layout == "neighbour":
+        libc.mmap(addr + span, libc.PAGE_SIZE, rw, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
+                  | libc.constant("MAP_FIXED_NOREPLACE"))
+    return addr
+
+
+def touch_with_layout(path: str, length: int, at: int, layout: str, *,
+                      write: bool = True) -> dict[str, Any]:
+    """Map ``path`` with :func:`map_with_layout` and access byte ``at`` of the mapping.
+
+    A store writes ``'O'`` as the documents' programs do, except in the
+    ``natural`` layout: there the byte is loaded and stored back unchanged,
+    so a store that lands in a neighbouring mapping (a library's data, the
+    interpreter's heap) proves the point without corrupting it.  The note
+    sent first records what ``/proc/self/maps`` holds at the target address.
+    """
+    fd = os.open(path, os.O_RDWR)
+    addr = map_with_layout(fd, length, layout)
+    os.close(fd)
+    target = addr + at
+    note(base=addr, layout=layout, region_at_target=describe_at(target),
+         mapping=describe_at(addr))
+    if layout == "natural" and write:
+        libc.store(target, libc.load(target))
+    elif write:
+        libc.store(target, ord("O"))
+    return {"byte": libc.load(target), "region_at_target": describe_at(target),
+            "mapping_end": hex(addr + page_round(length))}
+
+
+def read_to_page_end(path: str, length: int) -> dict[str, Any]:
+    """Map ``length`` bytes of ``path``; read up to the page-rounded end and store at its last byte.
+
+    Returns the index of the first nonzero byte at or after the file size
+    (None: all zero) and the byte read back after storing ``'T'`` into the
+    last byte of the last page.
+    """
+    fd = os.open(path, os.O_RDWR)
+    size = os.fstat(fd).st_size
+    addr = libc.mmap(0, length, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, 0)
+    os.close(fd)
+    note(base=addr, file_size=size)
+    end = page_round(length)
+    tail = libc.read_bytes(addr + size, end - size)
+    stripped = tail.lstrip(b"\0")
+    libc.store(addr + end - 1, ord("T"))
+    first_nonzero = None if not stripped else size + len(tail) - len(stripped)
+    return {"read_up_to": end, "first_nonzero_past_eof": first_nonzero,
+            "last_byte_after_store": libc.load(addr + end - 1)}

@@ -1,4 +1,9 @@
-"""Probes about who sees a write: MAP_SHARED, MAP_PRIVATE, fork."""
+"""Probes about who sees a write: MAP_SHARED, MAP_PRIVATE, fork, unrelated processes.
+
+The "unrelated process" is a :class:`~helpers.probes.peer.Peer`: a fresh
+interpreter that maps the same file and answers one request at a time, so
+every read it makes is ordered after the store that preceded the request.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes.fork import Link, Mapped, result_of, spawn
+from helpers.probes.peer import Peer
+from helpers.probes.regions import dirty_kb, region_at
 
 
 def private_write(path: str, data: bytes) -> dict[str, Any]:
@@ -50,10 +58,194 @@ def private_write(path: str, data: bytes) -> dict[str, Any]:
 
 
 def pymmap_private_write(path: str, data: bytes) -> dict[str, Any]:
-    """Write ``data`` through ``mmap.ACCESS_COPY`` and read the file back."""
+    """Write ``data`` through ``mmap.ACCESS_COPY``; return the mapping, the file, new files."""
+    directory = os.path.dirname(path)
+    before = set(os.listdir(directory))
     with open(path, "r+b") as handle, pymmap.mmap(handle.fileno(), 0,
                                                   access=pymmap.ACCESS_COPY) as mapped:
         mapped[: len(data)] = data
         mapped.flush()  # a no-op for ACCESS_COPY; present to show flushing does not leak
         return {"private": mapped[: len(data)].hex(),
-                "file": os.pread(handle.fileno(), len(data), 0).hex()}
+                "file": os.pread(handle.fileno(), len(data), 0).hex(),
+                "new_files": sorted(set(os.listdir(directory)) - before)}
+
+
+# --- between this process and an unrelated one ---------------------------------------------
+
+def _open_mapped(path: str, layer: str, *, shared: bool = True) -> Mapped:
+    """Return a read-write mapping of the whole file at ``path`` through ``layer``."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        return Mapped(layer, os.fstat(fd).st_size, fd=fd, shared=shared)
+    finally:
+        os.close(fd)
+
+
+def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> dict[str, Any]:
+    """Store ``token`` through a MAP_SHARED mapping and look for it everywhere else, no msync.
+
+    An unrelated process (a fresh interpreter, mapping through the same
+    layer) maps the file MAP_SHARED and MAP_PRIVATE and reads both before
+    and after the store; a new descriptor reads the file; the other process
+    then stores ``answer`` at offset 64, which this side reads.  Also
+    returns the mapping's dirty kB after the store and after msync(MS_SYNC).
+    """
+    here = _open_mapped(path, layer)
+    note(base=here.addr)
+    size, n = here.length, len(token)
+    fd = os.open(path, os.O_RDONLY)
+    os.fsync(fd)  # so the dirty pages counted below are the store's, not the file's creation's
+    os.close(fd)
+    with Peer() as peer:
+        shared = peer.map(path, length=size, layer=layer)
+        private = peer.map(path, length=size, flags="MAP_PRIVATE", layer=layer)
+        before = {"shared": peer.read(shared, 0, n).hex(),
+                  "private": peer.read(private, 0, n).hex()}
+        here.write(0, token)
+        seen = {"peer_shared": peer.read(shared, 0, n).hex(),
+                "peer_private_untouched": peer.read(private, 0, n).hex()}
+        peer.write(shared, 64, answer)
+        seen["here_reads_answer"] = here.read(64, len(answer)).hex()
+    fd = os.open(path, os.O_RDONLY)
+    seen["new_descriptor"] = os.pread(fd, n, 0).hex()
+    os.close(fd)
+    seen["dirty_kb_after_store"] = dirty_kb(here.addr)
+    here.sync()
+    seen["dirty_kb_after_msync"] = dirty_kb(here.addr)
+    return {"before": before, **seen}
+
+
+def flag_pairings(path: str, layer: str, token: bytes) -> dict[str, str]:
+    """Return what an unrelated reader sees of a store, for each writer/reader flag pairing.
+
+    Pairing ``W/R`` uses its own page of the file: this process stores
+    ``token`` through its mapping with flags ``W`` after the reader's
+    mapping with flags ``R`` has read that page once (so a private reader
+    holds the page before the store).
+    """
+    writers = {"MAP_SHARED": _open_mapped(path, layer),
+               "MAP_PRIVATE": _open_mapped(path, layer, shared=False)}
+    size, n = writers["MAP_SHARED"].length, len(token)
+    pairs = [(w, r) for w in writers for r in ("MAP_SHARED", "MAP_PRIVATE")]
+    seen = {}
+    with Peer() as peer:
+        readers = {r: peer.map(path, length=size, flags=r, layer=layer)
+                   for r in ("MAP_SHARED", "MAP_PRIVATE")}
+        for page, (w, r) in enumerate(pairs):
+            at = page * libc.PAGE_SIZE
+            peer.read(readers[r], at, n)
+            writers[w].write(at, token)
+            seen[f"{w}/{r}"] = peer.read(readers[r], at, n).hex()
+    return seen
+
+
+def read_only_receiver(path: str, layer: str, token: bytes) -> dict[str, Any]:
+    """Store ``token`` here; an unrelated process maps the file O_RDONLY, PROT_READ, MAP_SHARED.
+
+    Returns what the receiver read before and after the store and how long
+    it spun before the store showed (it starts spinning first).
+    """
+    here = _open_mapped(path, layer)
+    n = len(token)
+    with Peer() as peer:
+        ident = peer.map(path, mode="O_RDONLY", prot="r", length=here.length, layer=layer)
+        before = peer.read(ident, 0, n).hex()
+        spun = peer.await_bytes(ident, 0, token, then=lambda: here.write(0, token))
+        after = peer.read(ident, 0, n).hex()
+    return {"before": before, "after": after, "spun_ns": spun}
+
+
+def visibility_latency(path: str, layer: str, rounds: int) -> dict[str, Any]:
+    """Store ``rounds`` counter values while an unrelated process spins on them.
+
+    For each value the other process starts spinning first, then this one
+    stores; returns the nanoseconds each took to show (every one must show
+    within the deadline, or the probe raises TimeoutError).
+    """
+    here = _open_mapped(path, layer)
+    with Peer() as peer:
+        ident = peer.map(path, length=here.length, layer=layer)
+        spun = [peer.await_bytes(ident, 0, i.to_bytes(8, "little"),
+                                 then=lambda i=i: here.write(0, i.to_bytes(8, "little")))
+                for i in range(1, rounds + 1)]
+    return {"rounds": rounds, "spun_ns": spun}
+
+
+def private_store_isolated(path: str, layer: str, token: bytes) -> dict[str, Any]:
+    """Store ``token`` into a MAP_PRIVATE mapping; return what everyone else sees.
+
+    A child forked before the store, an unrelated process's MAP_SHARED
+    mapping and a descriptor read offset 0; then msync and munmap and the
+    file is read again.  The other direction, unspecified by POSIX: the
+    unrelated process stores into page 1, which this private mapping has
+    only read, and this side reads it.
+    """
+    here = _open_mapped(path, layer, shared=False)
+    n = len(token)
+    original = here.read(0, n).hex()
+    here.read(libc.PAGE_SIZE, n)
+
+    def child(link: Link) -> str:
+        link.recv()
+        return here.read(0, n).hex()
+
+    forked = spawn(child)
+    with Peer() as peer:
+        ident = peer.map(path, length=here.length)
+        peer.read(ident, 0, n)
+        here.write(0, token)
+        forked.link.send("stored")
+        seen = {"original": original, "here": here.read(0, n).hex(),
+                "forked_child": result_of(forked),
+                "unrelated_process": peer.read(ident, 0, n).hex()}
+        status = forked.wait()
+        peer.write(ident, libc.PAGE_SIZE, token[::-1])
+        seen["untouched_page_after_outside_store"] = here.read(libc.PAGE_SIZE, n).hex()
+    fd = os.open(path, os.O_RDONLY)
+    seen["file_before_msync"] = os.pread(fd, n, 0).hex()
+    here.sync()
+    here.unmap()
+    seen["file_after_msync_munmap"] = os.pread(fd, n, 0).hex()
+    os.close(fd)
+    return {**seen, "child_status": status, "outside_token": token[::-1].hex()}
+
+
+# --- one process: the mapping and the file ---------------------------------------------------
+
+def byte_correspondence(path: str, layer: str, offset: int, positions: list[int]) -> list[dict]:
+    """Map ``path`` at ``offset``; per position, write through one side and read the other.
+
+    For position ``i``: ``pwrite`` at ``offset + i`` then load ``i`` through
+    the mapping; store at ``i`` through the mapping then ``pread`` at
+    ``offset + i``.  Returns what each read saw.
+    """
+    fd = os.open(path, os.O_RDWR)
+    here = Mapped(layer, os.fstat(fd).st_size - offset, fd=fd, offset=offset)
+    rows = []
+    for i in positions:
+        os.pwrite(fd, bytes([i % 251 + 1]), offset + i)
+        through_map = here.read(i, 1)[0]
+        here.write(i, bytes([255 - i % 251]))
+        rows.append({"i": i, "pwrite_then_load": through_map == i % 251 + 1,
+                     "store_then_pread": os.pread(fd, 1, offset + i)[0] == 255 - i % 251})
+    os.close(fd)
+    return rows
+
+
+def partial_mapping(path: str, layer: str, first_page: int, pages: int) -> dict[str, Any]:
+    """Map ``pages`` pages of ``path`` from page ``first_page``; compare with the file's bytes.
+
+    Returns whether the mapping's bytes equal the file's range, the
+    ``/proc/self/maps`` line of the mapping (size and file offset) and what
+    lies just before and after it.
+    """
+    page = libc.PAGE_SIZE
+    fd = os.open(path, os.O_RDWR)  # read-write: a Python mmap's address needs a writable buffer
+    here = Mapped(layer, pages * page, fd=fd, offset=first_page * page)
+    expected = os.pread(fd, pages * page, first_page * page)
+    os.close(fd)
+    region = region_at(here.addr)
+    assert region is not None
+    return {"equal": here.read(0, pages * page) == expected,
+            "region_bytes": region.end - region.start, "region_offset": region.offset,
+            "region_path_is_file": region.path == os.path.realpath(path)}

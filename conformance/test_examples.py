@@ -1,0 +1,302 @@
+"""The documents' example programs, replayed through libc: what they print, where they fail.
+
+Each check runs a replay from :mod:`helpers.probes.examples` (the same
+calls in the same order) and asserts what the man pages make of those
+calls: mmap(2) (EINVAL for length 0; SIGBUS on pages wholly past end of
+file; the tail of the last page is not written to the file), munmap(2)
+(releases exactly the pages asked for), fork(2) and wait(2) (shared
+mappings are shared; waiting orders the parent after the child), write(2)
+(writes at the descriptor's offset), truncate(2).  What the documents say
+the programs print is the prediction.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from fixtures.resources import SizedFile
+from helpers.libc import PAGE_SIZE
+from helpers.probes.eof import page_round, touch_with_layout
+from helpers.probes.examples import (
+    IOS_BASE_HEX,
+    anonymous_fork_probe,
+    go_demo_program,
+    memmap_copy_probe,
+    parent_child_program,
+    related_example_probe,
+    run_program,
+    shared_obj_program,
+    truncate_then_write_one,
+    unp_model_extra_store,
+    unp_model_program,
+    unrelated_example_probe,
+    webserver_copy_program,
+)
+
+LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
+#: Timeout of probes that start another interpreter or fork many times: a loaded
+#: machine can take longer than the runner's default 5 s without anything being wrong.
+SLOW = 15.0
+PATTERN = bytes(range(256))
+
+
+def _new_path(sized_file: SizedFile) -> str:
+    """Return a fresh path of this check's own that does not exist yet (removed at teardown)."""
+    path = sized_file(0)
+    os.unlink(path)
+    return path
+
+
+def _read(path: str) -> bytes | None:
+    """Return the file's bytes, read here (another process than the program's), None if absent."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+# --- memmap-ipc -------------------------------------------------------------------------------
+
+@pytest.mark.claim("memmap-ipc.related-example-delivers")
+@pytest.mark.parametrize(("size", "order", "runs", "central"), [
+    (0, "as written", 3, False), (1, "store first", 1, False), (4096, "store first", 1, True),
+    (4096, "load first", 1, False), (4096, "as written", 10, False)])
+def test_related_example_prints_only_what_was_stored_first(probe, prediction, sized_file, size,
+                                                           order, runs, central):
+    outcome = probe(related_example_probe, sized_file(size), size, order, runs, timeout=SLOW)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    if size == 0:  # the parent's store and the child's load hit a page wholly past end of file
+        assert seen["parent"] == seen["child"] == {"SIGBUS": runs}, seen
+    else:
+        assert seen["parent"] == {"exit 0": runs}, seen
+        # Racing the store, the child reads all of it, none of it, or (torn) a prefix.
+        assert all("test".startswith(text) for text in seen["printed"]), seen
+        expected = {"store first": {"test": 1}, "load first": {"": 1}}.get(order)
+        assert expected is None or seen["printed"] == expected, seen
+    observed = next(iter(seen["printed"])) if len(seen["printed"]) == 1 else \
+        ", ".join(f"{text or 'empty'} in {n} of {runs} runs" for text, n in seen["printed"].items())
+    if size == 0:
+        observed = "nothing: both processes die of SIGBUS"
+    prediction.record("test", observed, case=f"test.txt of {size} bytes, {order}", central=central,
+                      file_head=seen["file_head"], runs=runs)
+
+
+@pytest.mark.claim("memmap-ipc.unrelated-processes-communicate")
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("size", [0, 2, 4096])
+def test_unrelated_writer_then_reader(probe, prediction, sized_file, layer, size):
+    outcome = probe(unrelated_example_probe, sized_file(size), layer, timeout=SLOW)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    assert seen["file_size"] == size, seen  # stores never grow the file
+    if layer == "pymmap" and size < 4096:  # Python's mmap refuses a length past end of file
+        assert seen["writer"] == seen["reader"] == "ValueError", seen
+    elif size == 0:
+        assert seen["writer"] == seen["reader"] == "SIGBUS", seen
+    else:
+        assert seen["writer"] == "ok" and seen["reader"] in ("ptr:test", "ptr:te"), seen
+        assert seen["file_head"] == (b"test\0" + bytes(8))[:min(size, 8)].hex(), seen
+    prediction.record("ptr:test", seen["reader"], case=f"test.txt of {size} bytes", layer=layer,
+                      central=size >= 5, writer=seen["writer"], file_head=seen["file_head"])
+
+
+@pytest.mark.claim("memmap-ipc.copy-map-before-ftruncate")
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 3 * 4096 + 7])
+def test_memmap_copy_program_copies(probe, prediction, sized_file, size):
+    source, target = sized_file(size, fill=PATTERN), _new_path(sized_file)
+    outcome = probe(memmap_copy_probe, source, target)
+    assert outcome.ok, outcome
+    copied = _read(target)
+    if size == 0:  # mmap(2): length 0 is EINVAL; the program stops before opening the target
+        assert outcome.value["output"] == "mmap: Invalid argument\n" and copied is None, outcome
+        observed = "no target: mmap: Invalid argument"
+    else:
+        assert copied == _read(source), outcome
+        observed = "identical copy"
+    prediction.record("identical copy", observed, case=f"source of {size} bytes",
+                      central=size > 0, output=outcome.value["output"])
+
+
+@pytest.mark.claim("memmap-ipc.copy-munmap-wrong-length")
+@pytest.mark.parametrize(("pages", "central"), [(1, True), (3, False)])
+def test_munmap_of_4096_releases_one_page(probe, prediction, sized_file, pages, central):
+    source = sized_file(pages * PAGE_SIZE, fill=PATTERN)
+    outcome = probe(memmap_copy_probe, source, _new_path(sized_file))
+    first = probe(memmap_copy_probe, source, _new_path(sized_file), 0)
+    assert outcome.ok, outcome
+    left = outcome.value["source_pages_still_mapped"]
+    # munmap(2): exactly the pages of [ptr1, ptr1 + 4096) go; the rest stays mapped.
+    assert left == [i >= page_round(4096) // PAGE_SIZE for i in range(pages)], outcome
+    assert (first.signal, first.si_code) == ("SIGSEGV", "SEGV_MAPERR"), first
+    if pages > 1:
+        second = probe(memmap_copy_probe, source, _new_path(sized_file), 1)
+        assert second.ok, second
+    observed = "whole mapping released" if not any(left) else \
+        f"{sum(left)} of {pages} pages still mapped"
+    prediction.record("whole mapping released", observed, case=f"source of {pages} page(s)",
+                      central=central, first_page_after=first.summary())
+
+
+# --- webserver-mmap -------------------------------------------------------------------------
+
+@pytest.mark.claim("webserver-mmap.parent-child-example")
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("size", [0, 5, 64])
+def test_parent_prints_what_the_child_copied(probe, prediction, sized_file, layer, size):
+    path = sized_file(size, fill=b".")
+    outcome = probe(run_program, parent_child_program, path, layer, processes=2)
+    assert outcome.ok and outcome.value["main"] == "exit 0", outcome
+    output, content, line = outcome.value["output"], _read(path), "read data : nihao a, son!!!"
+    if size == 0:  # mmap(2): EINVAL for length 0; Python's mmap: ValueError for an empty file
+        assert output in ("mmap: Invalid argument\n",
+                          "ValueError: cannot mmap an empty file\n"), output
+    elif layer == "pymmap" and size < 16:  # Python's mmap checks the slice against the length
+        assert output.startswith("IndexError") and content == b"." * size, outcome
+    else:
+        assert output == line + "\n", output
+        assert content == b"nihao a, son!!!\0"[:size] + b"." * (size - 16), content
+    in_file = content is not None and content.startswith(b"nihao a, son!!!")
+    observed = f"{output.strip()!r}; " + ("file begins with it" if in_file else
+                                          f"file holds {content!r}")
+    prediction.record(f"{line!r}; file begins with it", observed, case=f"test.txt of {size} bytes",
+                      layer=layer, central=size >= 16)
+
+
+@pytest.mark.claim("webserver-mmap.copy-program-identical")
+@pytest.mark.parametrize(("size", "existing"), [
+    (0, 0), (1, 0), (4096, 0), (5 * 4096 + 3, 0), (4096, 3 * 4096)])
+def test_webserver_copy_program_copies(probe, prediction, sized_file, size, existing):
+    source = sized_file(size, fill=PATTERN)
+    target = sized_file(existing, fill=b"old") if existing else _new_path(sized_file)
+    outcome = probe(run_program, webserver_copy_program, source, target)
+    assert outcome.ok and outcome.value["main"] == "exit 0", outcome
+    copied = _read(target)
+    if size == 0:  # the one-byte write grew the target; mmap of length 0 is EINVAL
+        assert (outcome.value["output"], copied) == ("ptr: Invalid argument\n", b"\0"), outcome
+    else:
+        assert copied == _read(source), outcome
+    observed = "identical copy" if copied == _read(source) else \
+        f"{outcome.value['output'].strip()}; target holds {copied!r}"
+    prediction.record("identical copy", observed, central=size > 0,
+                      case=f"english.txt of {size} bytes, cpy.txt {existing or 'new'}")
+
+
+@pytest.mark.claim("webserver-mmap.copy-one-byte-write-extends")
+@pytest.mark.parametrize(("length", "central"), [(0, False), (1, True), (4096, True)])
+def test_one_byte_write_after_truncate_lands_at_offset_zero(probe, prediction, sized_file,
+                                                            length, central):
+    outcome = probe(truncate_then_write_one, _new_path(sized_file), length)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    # write(2) writes at the descriptor's offset (0 after open), so it grows only an empty file.
+    assert seen == {"size_after_truncate": length, "size_after_write": max(length, 1),
+                    "offset_after_write": 1, "first_byte": "00"}, seen
+    grew = seen["size_after_write"] != seen["size_after_truncate"]
+    prediction.record("size changes", "size changes" if grew else "size unchanged",
+                      case=f"truncate to {length}, then write(fd, \"\", 1)", central=central,
+                      **seen)
+
+
+@pytest.mark.claim("webserver-mmap.anonymous-fork-example")
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize(("child_sleep", "runs", "central"), [(0.1, 1, True), (0.0, 10, False)],
+                         ids=["sleep", "no-sleep"])
+def test_anonymous_example_child_prints_hello(probe, prediction, layer, child_sleep, runs,
+                                              central):
+    outcome = probe(anonymous_fork_probe, layer, child_sleep, runs, timeout=SLOW)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    # munmap(2) succeeded in both processes (no "munmap:" line) and both exited normally.
+    assert seen["statuses"] == {"exit 0": runs}, seen
+    # Racing the store, the child prints all of it, none of it, or (torn) a prefix.
+    assert all("hello, world\n".startswith(text[:-1]) for text in seen["printed"]), seen
+    printed = seen["printed"].get("hello, world\n", 0)
+    observed = "hello, world; munmap 0 twice" if printed == runs else \
+        f"hello, world in {printed} of {runs} runs, less in the others"
+    prediction.record("hello, world; munmap 0 twice", observed, layer=layer, central=central,
+                      case=f"child sleeps {child_sleep} s (the document: 1 s)", runs=runs)
+
+
+# --- unp-shm ------------------------------------------------------------------------------------
+
+@pytest.mark.claim("unp-shm.anonymous-fork-example")
+@pytest.mark.parametrize("layer", LAYERS)
+def test_shared_object_example_parent_reads_child_data(probe, prediction, layer):
+    outcome = probe(run_program, shared_obj_program, layer, processes=2)
+    assert outcome.ok and outcome.value["main"] == "exit 0", outcome
+    lines = outcome.value["output"].splitlines()
+    read = [line for line in lines if line.startswith("parent:") and " read " in line]
+    addresses = {line.rsplit(":", 1)[1] for line in lines if "share_obj addr:" in line}
+    assert len(read) == 1 and read[0].endswith("read [str:hello world,len:11]"), lines
+    assert len(addresses) == 1, lines
+    same = "same address" if len(addresses) == 1 else "different addresses"
+    prediction.record("hello world, 11; same address", f"{read[0].split('read ')[1]}; {same}",
+                      case="parent after waitpid", layer=layer,
+                      matched=read[0].endswith("[str:hello world,len:11]") and len(addresses) == 1)
+    # cout << ios_base::hex streams the flag's value (libstdc++: 8) before the pointer.
+    prediction.record(None, f"address printed as {next(iter(addresses))}", layer=layer,
+                      case="what 'ios_base::hex << ptr' prints", ios_base_hex=IOS_BASE_HEX)
+
+
+@pytest.mark.claim("unp-shm.example-reads", "unp-shm.example-writes-persist")
+def test_page_model_program_reads_and_writes(probe, prediction, sized_file):
+    path = sized_file(0)
+    outcome = probe(run_program, unp_model_program, path)
+    assert outcome.ok and outcome.value["main"] == "exit 0", outcome
+    reads = outcome.value["output"].splitlines()[1:]
+    assert reads == ["value[0]=B", "value[4095]=B", "value[4096]=C", "value[4106]=\0"], reads
+    content = _read(path)
+    assert content is not None and len(content) == PAGE_SIZE + 10, content
+    stored = (content[0], content[PAGE_SIZE - 1], content[PAGE_SIZE + 9])
+    assert stored == (ord("X"), ord("X"), ord("Y")) and b"Z" not in content, stored
+    prediction.record("B, B, C, NUL; no signal", ", ".join(r.split("=", 1)[1] or "?" for r in
+                      reads).replace("\0", "NUL") + "; no signal", claim="unp-shm.example-reads",
+                      case="the four reads", page_size=PAGE_SIZE)
+    observed = f"X, X, Y, {len(content)} bytes, " + ("a Z" if b"Z" in content else "no Z")
+    prediction.record(f"X, X, Y, {PAGE_SIZE + 10} bytes, no Z", observed,
+                      claim="unp-shm.example-writes-persist", case="the file after munmap")
+
+
+@pytest.mark.claim("unp-shm.example-bus-error")
+def test_page_model_store_on_third_page_is_sigbus(probe, prediction, sized_file):
+    outcome = probe(unp_model_extra_store, sized_file(0), 2 * PAGE_SIZE + 1)
+    assert (outcome.signal, outcome.si_code) == ("SIGBUS", "BUS_ADRERR"), outcome
+    assert outcome.fault_offset in (2 * PAGE_SIZE + 1, None), outcome
+    prediction.record("SIGBUS", outcome.signal, case="ptr[2 * page_size + 1] = 'O'",
+                      si_code=outcome.si_code)
+
+
+@pytest.mark.claim("unp-shm.example-first-byte-past-mapping")
+@pytest.mark.parametrize("layout", ["natural", "neighbour", "free", "guard"])
+def test_page_model_store_past_the_mapping(probe, prediction, sized_file, layout):
+    if layout == "natural":  # the program itself, its commented-out line enabled
+        outcome = probe(unp_model_extra_store, sized_file(0), 4 * PAGE_SIZE)
+    else:
+        outcome = probe(touch_with_layout, sized_file(PAGE_SIZE + 10), 15000,
+                        page_round(15000), layout)
+    there = outcome.notes["region_at_target"]
+    if there is None:
+        assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_MAPERR"), outcome
+    elif not there["perms"].startswith("rw"):
+        assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_ACCERR"), outcome
+    else:
+        assert outcome.ok, outcome
+    observed = "no error" if outcome.ok else f"{outcome.signal} ({outcome.si_code})"
+    prediction.record("no error", observed, case=f"ptr[4 * page_size], {layout} layout",
+                      central=layout == "neighbour", region_there=there)
+
+
+# --- go-mmap --------------------------------------------------------------------------------------
+
+@pytest.mark.claim("go-mmap.demo-output")
+def test_go_demo_leaves_spaced_message_in_file(probe, prediction, sized_file):
+    path = sized_file(0)
+    outcome = probe(run_program, go_demo_program, path)
+    assert outcome.ok and outcome.value["main"] == "exit 0", outcome
+    content = _read(path)  # read here: another process, after the demo exited without msync
+    assert content == b"h e l l o   m m a p ! ", content
+    prediction.record("hello   mmap !", content.decode() if content is not None else None,
+                      case="cat tmp.txt after the demo", size=len(content))

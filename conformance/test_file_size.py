@@ -1,0 +1,182 @@
+"""Checks of a file's size under a mapping: growing it, and the tail of its last page.
+
+mmap(2): pages of a mapping wholly past end of file raise SIGBUS
+(``BUS_ADRERR``); the rest of the page holding end of file reads zero, takes
+stores, and "changes in that region are not written to the file".  A store
+never changes a file's size.  lseek(2) only moves the offset; a write past
+the end, ftruncate(2)/truncate(2) or fallocate(2) grow the file, and the
+added bytes read as null bytes; once the file has grown, an existing
+mapping's pages that now hold file data are accessible without remapping.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers.isolate.outcome import Outcome
+from helpers.libc import PAGE_SIZE
+from helpers.platform import filesystem_type
+from helpers.probes.eof import map_then_touch, page_round
+from helpers.probes.file_size import (
+    access_in_guarded_mapping,
+    extend_then_touch,
+    grow_under_mapping,
+    map_without_touching,
+    store_in_tail_then_grow,
+    store_keeps_size,
+    truncate_then_use,
+    write_first_then_store,
+)
+
+LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
+GO_MAP = 128 << 20
+
+
+def _ended(outcome: Outcome) -> str:
+    """Return ``ok`` or what ended the probe (signal, errno, outcome kind)."""
+    return "ok" if outcome.ok else outcome.signal or outcome.errno or outcome.kind.value
+
+
+@pytest.mark.claim("memmap-ipc.mapping-cannot-extend-file")
+@pytest.mark.parametrize(("size", "at", "grow_to", "expected"), [
+    (0, 50, None, "SIGBUS"), (0, PAGE_SIZE, None, "SIGBUS"), (100, 200, None, "ok"),
+    (100, PAGE_SIZE, None, "SIGBUS"), (0, 50, PAGE_SIZE, "ok"),
+    (100, PAGE_SIZE, 2 * PAGE_SIZE, "ok"),
+])
+def test_stores_never_change_the_file_size(probe, prediction, sized_file, size, at, grow_to,
+                                           expected):
+    path = sized_file(size, fill=b"f")
+    outcome = probe(store_keeps_size, path, 2 * PAGE_SIZE, at, grow_to=grow_to)
+    assert _ended(outcome) == expected, outcome
+    if expected == "SIGBUS":
+        assert outcome.si_code in ("BUS_ADRERR", None), outcome
+    size_before = grow_to if grow_to is not None else size
+    final = os.stat(path).st_size
+    assert final == size_before, (final, outcome)
+    grown = f", after ftruncate to {grow_to}" if grow_to else ""
+    prediction.record("size unchanged", "size unchanged" if final == size_before else
+                      f"size {final}", case=f"store at {at} of a {size}-byte file{grown}",
+                      store=expected, si_code=outcome.si_code)
+
+
+@pytest.mark.claim("memmap-ipc.write-data-first-avoids-bus-error")
+def test_writing_a_byte_first_makes_only_the_first_page_usable(probe, prediction, sized_file):
+    first = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, 0, b"hello")
+    assert first.ok, first
+    # mmap(2): the bytes past end of file in the last page are not written to the file.
+    assert first.value["size"] == 1 and first.value["file"] == b"h".hex(), first
+    second = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, PAGE_SIZE, b"x")
+    assert second.signal == "SIGBUS", second
+    prediction.record("usable", "usable", case="1 byte written, store 5 bytes at 0")
+    prediction.record("all 5 bytes in the file", f"{first.value['size']} of 5 bytes in the file",
+                      case="1 byte written, the 5 bytes stored at 0, read back", central=False,
+                      file=first.value["file"])
+    prediction.record("usable", _ended(second), case=f"1 byte written, store at {PAGE_SIZE}",
+                      central=False, si_code=second.si_code)
+
+
+@pytest.mark.claim("webserver-mmap.lseek-extends-new-file")
+@pytest.mark.parametrize(("how", "size", "central"), [
+    ("lseek", 0, False), ("lseek+write", 8192, True), ("lseek-to-n+write", 8193, False)])
+def test_lseek_alone_does_not_extend_a_file(probe, prediction, sized_file, how, size, central):
+    outcome = probe(extend_then_touch, sized_file(0), how, 8192, [0, 8191])
+    assert outcome.notes["size"] == size, outcome
+    assert _ended(outcome) == ("SIGBUS" if size == 0 else "ok"), outcome
+    prediction.record("usable", "usable" if outcome.ok else _ended(outcome),
+                      case=f"{how} on an empty file (n = 8192), store at 0 and 8191",
+                      central=central, size=outcome.notes["size"], si_code=outcome.si_code)
+
+
+@pytest.mark.claim("webserver-mmap.truncate-extends-new-file")
+@pytest.mark.parametrize("layer", LAYERS)
+def test_truncate_extends_a_new_file_for_mapping(probe, prediction, sized_file, layer):
+    outcome = probe(truncate_then_use, sized_file(0), 3, layer)
+    assert outcome.ok, outcome
+    assert outcome.value["all_zero"] and all(outcome.value["file_has_markers"]), outcome
+    prediction.record("reads zeros, writable", "reads zeros, writable", layer=layer,
+                      case="truncate(path, 3 pages) on an empty file, then map 3 pages")
+
+
+def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
+    """Return the strict xfail of the tmpfs tail deviation, active where ``directory`` is tmpfs."""
+    return pytest.mark.xfail(
+        filesystem_type(directory) == "tmpfs", strict=True,
+        reason="known deviation: on tmpfs a byte stored through MAP_SHARED into the tail of the "
+               "last page past EOF reappears when the file is grown (ftruncate(2): the extended "
+               "part reads as null bytes); on ext4 it reads zero")
+
+
+@pytest.mark.claim("unp-shm.tail-writes-not-in-file")
+@pytest.mark.parametrize("directory", [
+    pytest.param(None, id="tmpdir", marks=_tmpfs_deviation(tempfile.gettempdir())),
+    pytest.param("/dev/shm", id="dev-shm", marks=_tmpfs_deviation("/dev/shm"))])
+@pytest.mark.parametrize("unmap_first", [False, True], ids=["mapped", "unmapped"])
+def test_tail_stores_never_reach_the_file(probe, prediction, sized_file, directory, unmap_first):
+    path = sized_file(100, fill=b"a", directory=directory)
+    outcome = probe(store_in_tail_then_grow, path, 200, PAGE_SIZE, unmap_first=unmap_first)
+    assert outcome.ok, outcome
+    seen, fs = outcome.value, filesystem_type(path)
+    assert seen["mapping_reads"] == ord("Z") and seen["size_after_store"] == 100, seen
+    assert not seen["file_holds_z"], seen
+    prediction.record("not in the file", "not in the file", case=f"{fs}: file after the store")
+    when = "after munmap, " if unmap_first else ""
+    prediction.record("not in the file", "not in the file" if seen["byte_after_growth"] == 0
+                      else "reappears in the file", case=f"{fs}: {when}ftruncate grows the file",
+                      central=False, byte_after_growth=seen["byte_after_growth"])
+    assert seen["byte_after_growth"] == 0, seen  # ftruncate(2): the extended part reads as 0
+
+
+@pytest.mark.claim("go-mmap.truncate-grow-under-mapping")
+def test_growing_the_file_opens_the_existing_mapping(probe, prediction, sized_file):
+    before = probe(map_then_touch, sized_file(1, fill=b"g"), GO_MAP, 2 * PAGE_SIZE)
+    after = probe(grow_under_mapping, sized_file(1, fill=b"g"), GO_MAP, 3 * PAGE_SIZE,
+                  2 * PAGE_SIZE)
+    beyond = probe(grow_under_mapping, sized_file(1, fill=b"g"), GO_MAP, 3 * PAGE_SIZE,
+                   3 * PAGE_SIZE)
+    assert before.signal == beyond.signal == "SIGBUS", (before, beyond)
+    assert after.ok and after.value == {"loaded": 0, "after_store": ord("G")}, after
+    prediction.record("accessible, reads zero", "accessible, reads zero",
+                      case=f"offset {2 * PAGE_SIZE} after Truncate(3 pages), same mapping")
+    prediction.record("fault", "fault", case=f"offset {2 * PAGE_SIZE} before Truncate",
+                      central=False, signal=before.signal, si_code=before.si_code)
+    prediction.record(None, beyond.signal, case=f"offset {3 * PAGE_SIZE}, past the new size")
+
+
+@pytest.mark.claim("go-mmap.grow-one-byte-needed")
+def test_mapping_an_empty_file_needs_no_byte(probe, prediction, sized_file):
+    mapped = probe(map_without_touching, sized_file(0), GO_MAP)
+    touched = probe(map_then_touch, sized_file(0), GO_MAP, 0)
+    grown_after = probe(grow_under_mapping, sized_file(0), GO_MAP, 1, 0)
+    assert mapped.ok and mapped.value["size"] == 0, mapped
+    assert touched.signal == "SIGBUS", touched
+    assert grown_after.ok, grown_after
+    prediction.record("fails", "succeeds", case="mmap 128 MiB of an empty file")
+    prediction.record("fails", "succeeds", case="&b[0]: the first byte's address, no access")
+    prediction.record("fails", "fails" if not touched.ok else "works", central=False,
+                      case="loading b[0] of the empty file", signal=touched.signal)
+    prediction.record("fails", "works" if grown_after.ok else "fails", central=False,
+                      case="mmap first, grow to 1 byte after, then b[0]")
+
+
+@pytest.mark.claim("unp-shm.past-eof-pages-sigbus", "unp-shm.tail-of-last-page-accessible",
+                   "go-mmap.access-past-file-size-fails")
+@settings(max_examples=30)
+@given(data=st.data(), file_size=st.integers(0, 4 * PAGE_SIZE),
+       length=st.integers(1, 4 * PAGE_SIZE), write=st.booleans())
+def test_access_region_follows_file_size_and_length(probe, sized_file, data, file_size, length,
+                                                    write):
+    at = data.draw(st.integers(0, page_round(length) + PAGE_SIZE - 1), label="at")
+    outcome = probe(access_in_guarded_mapping, sized_file(file_size, fill=b"f"), length, at, write)
+    if at >= page_round(length):  # the PROT_NONE guard page after the mapping
+        assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_ACCERR"), outcome
+    elif at >= page_round(file_size):  # a page of the mapping wholly past end of file
+        assert (outcome.signal, outcome.si_code) == ("SIGBUS", "BUS_ADRERR"), outcome
+    else:
+        assert outcome.ok, outcome
+        assert outcome.value == (ord("W") if write else (ord("f") if at < file_size else 0))
+    assert outcome.fault_offset in (None, at), outcome

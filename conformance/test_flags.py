@@ -1,0 +1,140 @@
+"""Checks of the ``flags`` argument: mapping types, unknown bits, MAP_LOCKED, MAP_HUGETLB.
+
+mmap(2): flags holds exactly one mapping type, MAP_SHARED, MAP_PRIVATE or
+(since 4.15) MAP_SHARED_VALIDATE, whose value is MAP_SHARED|MAP_PRIVATE; none
+is EINVAL, and anonymous mappings take only the first two.  MAP_SHARED and
+MAP_PRIVATE ignore flag bits they do not know; MAP_SHARED_VALIDATE refuses
+them with EOPNOTSUPP.  MAP_LOCKED locks the range as mlock(2) does (EAGAIN
+past RLIMIT_MEMLOCK without CAP_IPC_LOCK).  MAP_HUGETLB backs the range with
+huge pages.  MAP_SYNC has checks of its own (``test_map_sync.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+
+import pytest
+
+from helpers import libc
+from helpers.libc import PAGE_SIZE
+from helpers.probes import flags as probes
+
+TYPES = ("MAP_SHARED", "MAP_PRIVATE", "MAP_ANONYMOUS")
+EOPNOTSUPP = "EOPNOTSUPP"  # helpers.libc.errno_name spells this number as mmap(2) does
+#: Flag bits between MAP_GROWSDOWN and the huge page size field that no constant names;
+#: none where the flag layout is not tabulated (then no bit is known to be unassigned).
+UNKNOWN_BITS = [1 << n for n in range(8, 26)
+                if 1 << n not in {v for k, v in libc.CONSTANTS.items() if k.startswith("MAP_")}
+                ] if "MAP_SYNC" in libc.CONSTANTS else []
+#: MAP_SHARED_VALIDATE (MAP_SHARED|MAP_PRIVATE) is a mapping type since Linux 4.15.
+VALIDATE_KNOWN = tuple(map(int, re.findall(r"\d+", os.uname().release)[:2])) >= (4, 15)
+
+
+def _value(names: tuple[str, ...]) -> int:
+    return sum(libc.constant(name) for name in names)
+
+
+def _combination_spec(names: tuple[str, ...]) -> str:
+    """Return what mmap(2) says of a file (or, with MAP_ANONYMOUS, anonymous) mapping."""
+    kinds = {n for n in names if n != "MAP_ANONYMOUS"}
+    validate = kinds == {"MAP_SHARED", "MAP_PRIVATE"}
+    if not kinds or (validate and ("MAP_ANONYMOUS" in names or not VALIDATE_KNOWN)):
+        return "EINVAL"  # no type; or MAP_SHARED_VALIDATE, which anonymous mappings refuse
+    return "maps"
+
+
+@pytest.mark.claim("memmap-ipc.flags-combination")
+@pytest.mark.parametrize("names", [c for n in range(4) for c in itertools.combinations(TYPES, n)],
+                         ids=lambda names: "|".join(names) or "0")
+def test_flag_combinations(probe, prediction, sized_file, names):
+    path = None if "MAP_ANONYMOUS" in names else sized_file(PAGE_SIZE)
+    outcome = probe(probes.map_flags, path, _value(names))
+    observed = "maps" if outcome.ok else outcome.errno
+    assert observed == _combination_spec(names), outcome
+    if names == ("MAP_SHARED", "MAP_PRIVATE"):  # MAP_SHARED_VALIDATE: a shared mapping
+        assert outcome.value["reached_file"] is True, outcome
+    both = {"MAP_SHARED", "MAP_PRIVATE"} <= set(names)  # the combination the document invites
+    prediction.record("accepted", "accepted" if outcome.ok else outcome.errno,
+                      case="|".join(names) or "no flag", central=both,
+                      **(outcome.value if outcome.ok else {}))
+
+
+@pytest.mark.claim("unp-shm.map-shared-validate-rejects-unknown")
+@pytest.mark.parametrize("bit", [0, *UNKNOWN_BITS], ids=hex)
+def test_shared_validate_refuses_unknown_bits(probe, prediction, sized_file, bit):
+    outcome = probe(probes.map_flags, sized_file(PAGE_SIZE),
+                    libc.constant("MAP_SHARED_VALIDATE") | bit)
+    if bit:
+        assert outcome.errno == EOPNOTSUPP, outcome
+    else:
+        assert outcome.ok and outcome.value["reached_file"] is True, outcome
+    observed = "EOPNOTSUPP" if outcome.errno == EOPNOTSUPP else (
+        "maps as MAP_SHARED" if outcome.ok and outcome.value["reached_file"] else
+        outcome.errno or "maps privately")
+    prediction.record("EOPNOTSUPP" if bit else "maps as MAP_SHARED", observed,
+                      case=f"MAP_SHARED_VALIDATE|{bit:#x}" if bit else "MAP_SHARED_VALIDATE")
+
+
+@pytest.mark.claim("unp-shm.map-shared-validate-rejects-unknown")
+def test_shared_validate_refuses_anonymous_einval(probe, prediction):
+    flags = libc.constant("MAP_SHARED_VALIDATE") | libc.MAP_ANONYMOUS
+    outcome = probe(probes.map_flags, None, flags)
+    assert outcome.errno == "EINVAL", outcome
+    # "Otherwise like MAP_SHARED": but MAP_SHARED|MAP_ANONYMOUS maps.
+    prediction.record("maps as MAP_SHARED", "maps as MAP_SHARED" if outcome.ok else
+                      outcome.errno, case="MAP_SHARED_VALIDATE|MAP_ANONYMOUS", central=False)
+
+
+@pytest.mark.claim("unp-shm.map-shared-ignores-unknown")
+@pytest.mark.parametrize("bit", UNKNOWN_BITS, ids=hex)
+def test_shared_ignores_unknown_bits(probe, prediction, sized_file, bit):
+    outcome = probe(probes.map_flags, sized_file(PAGE_SIZE), libc.MAP_SHARED | bit)
+    assert outcome.ok and outcome.value["reached_file"] is True, outcome
+    prediction.record("maps as MAP_SHARED", "maps as MAP_SHARED", case=f"MAP_SHARED|{bit:#x}")
+
+
+LOCKED = "unp-shm.map-locked-like-mlock"
+MIB = 1 << 20
+CAP_IPC_LOCK = 14  # capability bit number (linux/capability.h)
+
+
+@pytest.mark.claim(LOCKED)
+def test_map_locked_is_resident_and_locked_like_mlock(probe, prediction):
+    outcome = probe(probes.lock_both_ways, MIB)
+    assert outcome.ok, outcome
+    for way, seen in outcome.value.items():  # both lock the whole range at once
+        assert seen["vmlck_kb"] == seen["locked_kb"] == MIB // 1024, (way, outcome)
+        assert seen["resident_pages"] == MIB // PAGE_SIZE, (way, outcome)
+    observed = {way: "resident and locked" if seen["locked_kb"] == MIB // 1024 and
+                seen["resident_pages"] == MIB // PAGE_SIZE else "not locked"
+                for way, seen in outcome.value.items()}
+    prediction.record("resident and locked", observed["MAP_LOCKED"], case="1 MiB MAP_LOCKED",
+                      **outcome.value)
+
+
+@pytest.mark.claim(LOCKED)
+def test_map_locked_past_memlock_limit_fails_eagain(probe, prediction):
+    limit = 64 * 1024
+    outcome = probe(probes.lock_over_limit, MIB, rlimits={"RLIMIT_MEMLOCK": (limit, limit)})
+    assert outcome.ok, outcome
+    if outcome.value["capabilities"] >> CAP_IPC_LOCK & 1:  # it lifts the limit
+        pytest.skip("the probe could not drop CAP_IPC_LOCK")
+    assert outcome.value["errors"] == {"MAP_LOCKED": "EAGAIN", "mlock": "ENOMEM"}, outcome
+    refused = all(outcome.value["errors"].values())
+    prediction.record("refused like mlock", "refused like mlock" if refused else "accepted",
+                      case="1 MiB over a 64 KiB RLIMIT_MEMLOCK, without CAP_IPC_LOCK",
+                      central=False, **outcome.value["errors"])
+
+
+@pytest.mark.claim("mmap-notes.map-hugetlb")
+def test_map_hugetlb_is_backed_by_huge_pages(probe, prediction):
+    outcome = probe(probes.map_hugetlb)
+    assert outcome.ok, outcome
+    seen = outcome.value
+    assert seen["kernel_page_kb"] == seen["huge_page_kb"] and seen["aligned"], seen
+    prediction.record("backed by huge pages", "backed by huge pages"
+                      if seen["kernel_page_kb"] == seen["huge_page_kb"] else
+                      f"{seen['kernel_page_kb']} kB pages", case="one default-size huge page",
+                      **seen)

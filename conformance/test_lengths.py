@@ -1,0 +1,105 @@
+"""Checks of the ``length`` arguments of mmap and munmap.
+
+mmap(2): a length of 0 fails with EINVAL (since Linux 2.6.12); any positive
+length is rounded up to whole pages and may reach past the end of the file.
+Python's mmap module reads length 0 as "the whole file" and refuses a length
+beyond the file with ValueError.  munmap(2) releases every page of
+``[addr, addr + length)`` rounded up to pages, whatever mappings lie there:
+a length other than the one given to mmap is not an error.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.libc import PAGE_SIZE
+from helpers.probes.arguments import map_file_length, mmap_returns, munmap_length
+from helpers.probes.mapping import pymmap_file
+
+POSITIVE = "memmap-ipc.length-must-be-positive"
+NOT_ZERO = "webserver-mmap.length-not-zero"
+ZERO_FAILS = "webserver-mmap.length-zero-fails"
+
+
+@pytest.mark.claim(POSITIVE, NOT_ZERO, ZERO_FAILS)
+@pytest.mark.parametrize("backing", ["file", "anonymous"])
+def test_zero_length_fails_einval(probe, prediction, sized_file, backing):
+    if backing == "file":
+        outcome = probe(mmap_returns, sized_file(2 * PAGE_SIZE), 0)
+    else:
+        outcome = probe(mmap_returns, None, 0, flags="MAP_PRIVATE|MAP_ANONYMOUS")
+    assert outcome.ok and outcome.value["errno"] == "EINVAL", outcome
+    observed = "MAP_FAILED" if outcome.value["map_failed"] else "maps"
+    case = f"length 0, {backing}"
+    prediction.record("fails", "fails" if observed == "MAP_FAILED" else "maps", case=case,
+                      claim=POSITIVE, errno=outcome.value["errno"])
+    prediction.record("MAP_FAILED", observed, case=case, claim=ZERO_FAILS,
+                      errno=outcome.value["errno"])
+    if backing == "file":  # that document speaks of mapping a file
+        prediction.record("MAP_FAILED", observed, case=case, claim=NOT_ZERO,
+                          errno=outcome.value["errno"])
+
+
+@pytest.mark.claim(POSITIVE)
+@pytest.mark.parametrize("length", [1, PAGE_SIZE - 1, PAGE_SIZE + 1, 3 * PAGE_SIZE])
+def test_positive_length_maps(probe, prediction, sized_file, length):
+    # The file holds two pages: 3 pages map too, only touching the third would fault.
+    outcome = probe(mmap_returns, sized_file(2 * PAGE_SIZE), length)
+    assert outcome.ok and outcome.value["errno"] is None, outcome
+    prediction.record("maps", "maps", case=f"length {length}, file of 2 pages",
+                      returned=hex(outcome.value["returned"]))
+
+
+@pytest.mark.claim(NOT_ZERO)
+@pytest.mark.parametrize("how", ["fstat", "lseek"])
+def test_length_from_the_file_maps_it_all(probe, prediction, sized_file, how):
+    content = b"length from the file"
+    outcome = probe(map_file_length, sized_file(len(content), fill=content), how)
+    assert outcome.value == {"length": len(content), "head": content[:16].hex()}, outcome
+    prediction.record("maps", "maps" if outcome.ok else "fails", case=f"length from {how}",
+                      central=False, length=outcome.value["length"])
+
+
+@pytest.mark.claim(POSITIVE, NOT_ZERO)
+@pytest.mark.layer("pymmap")
+@pytest.mark.parametrize(("length", "expected"), [
+    (0, "maps the whole file"), (1, "maps"), (PAGE_SIZE + 1, "maps"),
+    (3 * PAGE_SIZE, "ValueError"),
+])
+def test_pymmap_length(probe, prediction, sized_file, length, expected):
+    outcome = probe(pymmap_file, sized_file(2 * PAGE_SIZE), length)
+    whole = outcome.ok and outcome.value["length"] == 2 * PAGE_SIZE
+    observed = outcome.exception or ("maps the whole file" if length == 0 and whole else "maps")
+    assert observed == expected, outcome
+    # Python gives length 0 its own meaning and checks lengths against the file.
+    predicted = "fails" if length == 0 else "maps"
+    prediction.record(predicted, "fails" if outcome.exception else "maps", claim=POSITIVE,
+                      case=f"mmap.mmap(fd, {length})", central=False, observed_as=observed)
+    if length == 0:
+        prediction.record("MAP_FAILED", observed, claim=NOT_ZERO, case="mmap.mmap(fd, 0)",
+                          central=False)
+
+
+@pytest.mark.claim("webserver-mmap.munmap-length-must-match")
+@pytest.mark.parametrize(("length", "neighbour", "mapped", "central"), [
+    (2 * PAGE_SIZE, 0, [False, False, True, True], True),
+    (PAGE_SIZE - 1, 0, [False, True, True, True], False),
+    (PAGE_SIZE + 1, 0, [False, False, True, True], False),
+    (6 * PAGE_SIZE, 4, [False] * 6 + [True] * 2, False),
+    (4 * PAGE_SIZE, 0, [False] * 4, False),
+], ids=["half", "page-1", "page+1", "past-the-end", "equal"])
+def test_munmap_releases_the_pages_its_length_covers(probe, prediction, length, neighbour,
+                                                     mapped, central):
+    outcome = probe(munmap_length, 4, length, neighbour_pages=neighbour)
+    notes = outcome.notes
+    assert notes.get("returned") == 0 and notes.get("mapped") == mapped, outcome
+    assert outcome.signal == "SIGSEGV" and outcome.si_code in ("SEGV_MAPERR", None), outcome
+    released = sum(not page for page in notes["mapped"])
+    observed = f"releases {released} page(s)" if released else "keeps the mapping"
+    same = length == 4 * PAGE_SIZE
+    predicted = "releases 4 page(s)" if same else "fails or keeps the mapping"
+    matched = observed == predicted if same else observed in ("fails", "keeps the mapping")
+    prediction.record(predicted, observed, case=f"munmap {length} bytes of a 4-page mapping"
+                      + (f" followed by {neighbour} more" if neighbour else ""),
+                      central=central, matched=matched, mapped=notes["mapped"],
+                      signal=outcome.signal, si_code=outcome.si_code)

@@ -1,0 +1,138 @@
+"""Probes about the ``addr`` argument: NULL, hints, MAP_FIXED and what they do to the space.
+
+A "free range" is a hole the probe made just before, between two guard
+pages: nothing else in a single-threaded child maps memory into it, so the
+kernel's view of that range is known when the probe asks for it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap as pymmap
+import os
+from typing import Any
+
+from helpers import libc
+from helpers.isolate import note
+from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr, raw_mmap
+from helpers.probes.mapping import bits
+
+_ANONYMOUS = "MAP_PRIVATE|MAP_ANONYMOUS"
+
+
+def free_range(pages: int) -> int:
+    """Return the start of ``pages`` free pages, between two guard pages that stay mapped.
+
+    The guards keep the hole too small for anything the interpreter or the C
+    library might map meanwhile (arenas, large allocations), so it stays free.
+    """
+    page = libc.PAGE_SIZE
+    base = libc.mmap(0, (pages + 2) * page, libc.PROT_NONE, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    libc.munmap(base + page, pages * page)
+    return base + page
+
+
+def map_null(kind: str, lengths: list[int], path: str | None = None) -> dict[str, Any]:
+    """Map each of ``lengths`` with addr NULL and return the addresses the kernel chose.
+
+    ``kind``: ``file`` or ``anonymous`` through libc, ``pymmap-file`` or
+    ``pymmap-anonymous`` through Python's mmap (which never passes an addr).
+    The mappings stay until the child exits, so every address is distinct.
+    """
+    addresses, keep = [], []
+    for length in lengths:
+        if kind.startswith("pymmap"):
+            fd = os.open(path, os.O_RDWR) if kind == "pymmap-file" else -1
+            mapped = pymmap.mmap(fd, length)
+            if fd != -1:
+                os.close(fd)
+            view = ctypes.c_char.from_buffer(mapped)
+            addresses.append(ctypes.addressof(view))
+            keep.append((mapped, view))
+            continue
+        fd = os.open(path, os.O_RDONLY) if kind == "file" else -1
+        flags = libc.MAP_SHARED if kind == "file" else libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
+        addresses.append(libc.mmap(0, length, libc.PROT_READ, flags, fd, 0))
+        if fd != -1:
+            os.close(fd)
+    return {"addresses": addresses, "mmap_min_addr": mmap_min_addr()}
+
+
+def map_with_hint(where: str) -> dict[str, Any]:
+    """Map one page with an unaligned hint and return hint and result.
+
+    ``where``: ``free`` (one byte into the second page of a free range) or
+    ``page 1`` (address 0x1001, near the bottom of the address space).
+    """
+    page = libc.PAGE_SIZE
+    hint = free_range(4) + page + 1 if where == "free" else page + 1
+    result = libc.mmap(hint, page, libc.PROT_READ, bits(_ANONYMOUS))
+    return {"hint": hint, "address": result, "floor": hint - hint % page,
+            "ceil": hint - hint % page + page, "mmap_min_addr": mmap_min_addr()}
+
+
+def map_over_occupied(pattern: bytes) -> dict[str, Any]:
+    """Map a page holding ``pattern``, then ask for a page with its address as the hint.
+
+    Returns both addresses and whether the first page still holds the pattern.
+    """
+    page = libc.PAGE_SIZE
+    first = libc.mmap(0, page, libc.PROT_READ | libc.PROT_WRITE, bits(_ANONYMOUS))
+    libc.write_bytes(first, pattern)
+    second = libc.mmap(first, page, libc.PROT_READ | libc.PROT_WRITE, bits(_ANONYMOUS))
+    intact = libc.read_bytes(first, len(pattern)) == pattern
+    return {"first": first, "second": second, "pattern_intact": intact}
+
+
+def map_fixed_in_free_range(shift: int) -> dict[str, Any]:
+    """Map one page MAP_FIXED at ``shift`` bytes into a free range; return where it landed."""
+    base = free_range(4)
+    addr = libc.mmap(base + shift, libc.PAGE_SIZE, libc.PROT_READ,
+                     bits(_ANONYMOUS + "|MAP_FIXED"))
+    return {"requested_offset": shift, "address_offset": addr - base}
+
+
+def map_fixed_at(addr: int, *, unprivileged: bool = False) -> dict[str, Any]:
+    """Map one page MAP_FIXED at the absolute ``addr`` (as ``nobody`` when ``unprivileged``).
+
+    Returns the address (which may rightly be 0) or the errno name.
+    """
+    capabilities = drop_privileges() if unprivileged else None
+    note(capabilities=capabilities)
+    result, err = raw_mmap(addr, libc.PAGE_SIZE, libc.PROT_READ,
+                           bits(_ANONYMOUS + "|MAP_FIXED"), -1, 0)
+    return {"address": None if err else result, "errno": err}
+
+
+def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
+    """Map 4 pages of ``path``, then an anonymous region with ``flag`` over pages 1-2.
+
+    Returns the first byte of each of the 4 pages afterwards and, per page,
+    whether ``/proc/self/maps`` shows it backed by the file; with
+    ``MAP_FIXED_NOREPLACE`` the second call's errno name instead.
+    """
+    page = libc.PAGE_SIZE
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        base = libc.mmap(0, 4 * page, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
+    finally:
+        os.close(fd)
+    note(base=base)
+    result, err = raw_mmap(base + page, 2 * page, libc.PROT_READ,
+                           bits(f"{_ANONYMOUS}|{flag}"), -1, 0)
+    return {"errno": err, "landed_offset": None if err else result - base,
+            "first_bytes": [libc.load(base + i * page) for i in range(4)],
+            "file_backed": _file_backed(base, 4, path), "mapped": mapped_pages(base, 4)}
+
+
+def _file_backed(base: int, pages: int, path: str) -> list[bool]:
+    """Return, per page from ``base``, whether ``/proc/self/maps`` names ``path`` for it."""
+    inode = os.stat(path).st_ino
+    spans = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            lo, _, hi = fields[0].partition("-")
+            if len(fields) > 4 and int(fields[4]) == inode:
+                spans.append((int(lo, 16), int(hi, 16)))
+    return [any(lo <= base + i * libc.PAGE_SIZE < hi for lo, hi in spans) for i in range(pages)]

@@ -1,0 +1,149 @@
+"""Lay several reports side by side: entries down, platforms across (the ``matrix`` command).
+
+Like a browser-compatibility table, it answers "where does this claim
+hold?" at a glance.  Every platform of every report is a column, labelled
+with the report it came from, because two runs on one machine (before and
+after a kernel update, say) are exactly what people want to compare.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from reports import render_html as html_format
+from reports import render_md as md_format
+from reports.verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class Column:
+    """One platform of one report."""
+
+    report: str
+    platform: str
+    label: str
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One catalogue entry: its verdict (and reason) per column, None where it is absent."""
+
+    id: str
+    kind: str
+    group: str
+    statement: str
+    cells: tuple[tuple[str, str] | None, ...]
+
+    @property
+    def differs(self) -> bool:
+        """Return True when the columns holding this entry disagree on its verdict."""
+        return len({cell[0] for cell in self.cells if cell is not None}) > 1 or (
+            None in self.cells and any(self.cells)
+        )
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The matrix: columns, rows and the group titles rows refer to."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    groups: Mapping[str, str]
+
+
+def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
+    """Return the matrix of ``reports``, each given as (name, report)."""
+    columns: list[Column] = []
+    rows: dict[str, dict[str, Any]] = {}
+    groups: dict[str, str] = {}
+    for name, report in reports:
+        for document in report["documents"]:
+            groups.setdefault(document["key"], f"{document['title']} ({document['file']})")
+        for platform in report["platforms"]:
+            index = len(columns)
+            columns.append(Column(name, platform["id"], platform["label"],
+                                  report["run"]["commit"]))
+            for entry in report["entries"]:
+                row = rows.setdefault(entry["id"], {
+                    "kind": entry["kind"], "group": entry["document"] or entry["kind"],
+                    "statement": entry["statement"], "cells": {}})
+                for result in entry["results"]:
+                    if result["platform"] == platform["id"]:
+                        row["cells"][index] = (result["verdict"], result["reason"])
+    groups.setdefault("fault", "Faults")
+    groups.setdefault("model", "Model")
+    return Grid(
+        columns=tuple(columns),
+        rows=tuple(
+            Row(entry_id, row["kind"], row["group"], row["statement"],
+                tuple(row["cells"].get(i) for i in range(len(columns))))
+            for entry_id, row in rows.items()
+        ),
+        groups=groups,
+    )
+
+
+def _describe(column: Column) -> str:
+    commit = (column.commit or "unknown")[:12]
+    return f"{column.report} {column.platform}: {column.label} (commit {commit})"
+
+
+def _tally(grid: Grid, index: int) -> str:
+    counts = Counter(row.cells[index][0] for row in grid.rows if row.cells[index] is not None)
+    return ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
+
+
+def render_md(grid: Grid) -> str:
+    """Return the matrix as Markdown: a column legend, then one table."""
+    lines = ["# mmapcheck matrix", ""]
+    lines += [f"{n}. {md_format.esc(_describe(c))}: {md_format.esc(_tally(grid, n - 1))}"
+              for n, c in enumerate(grid.columns, start=1)]
+    lines.append("")
+    body = [
+        [md_format.code(row.id), md_format.esc(grid.groups.get(row.group, row.group)),
+         *(md_format.verdict(cell[0]) if cell else "" for cell in row.cells),
+         "yes" if row.differs else ""]
+        for row in grid.rows
+    ]
+    columns = ["entry", "source", *(str(n) for n in range(1, len(grid.columns) + 1)), "differs"]
+    lines += md_format.table(columns, body)
+    return "\n".join(lines) + "\n"
+
+
+def render_html(grid: Grid) -> str:
+    """Return the matrix as one self-contained HTML page with a "differences only" filter."""
+    head = "".join(
+        f"<th title=\"{escape(_describe(c))}\">{n}<br><small>{escape(c.report)} "
+        f"{escape(c.platform)}</small></th>" for n, c in enumerate(grid.columns, start=1)
+    )
+    rows = []
+    for row in grid.rows:
+        cells = "".join(
+            f"<td title=\"{escape(cell[1])}\">{html_format.verdict(cell[0])}</td>" if cell
+            else "<td class=\"muted\">absent</td>" for cell in row.cells
+        )
+        css = "entry differs" if row.differs else "entry"
+        rows.append(
+            f"<tr class=\"{css}\"><td class=\"id\"><code>{escape(row.id)}</code></td>"
+            f"<td>{escape(grid.groups.get(row.group, row.group))}</td>"
+            f"<td>{escape(row.statement)}</td>{cells}</tr>"
+        )
+    legend = "".join(
+        f"<li>{escape(_describe(c))}<br><small>{escape(_tally(grid, n - 1))}</small></li>"
+        for n, c in enumerate(grid.columns, start=1)
+    )
+    body = (
+        "<h1>mmapcheck matrix</h1>"
+        f"<ol>{legend}</ol>"
+        "<nav id=\"filters\"><label><input type=\"checkbox\" id=\"f-differs\"> "
+        "only entries whose platforms differ</label>"
+        "<span id=\"f-count\" class=\"muted\"></span></nav>"
+        f"<table><thead><tr><th>entry</th><th>source</th><th>statement</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    return html_format.page("mmapcheck matrix", body, html_format.asset("matrix.js"))
