@@ -156,6 +156,18 @@ def _all_skipped(checks: Sequence[Check]) -> Judgement | None:
 
 
 def _claim(entry: Entry, checks: Sequence[Check], layer: str | None) -> Judgement:
+    judgement = _judge_cases(entry, checks, layer)
+    failed = [check for check in checks if check.outcome == "failed"]
+    if not failed:
+        return judgement
+    # A check stops at its first failed assertion of the specification, so
+    # cases it would have recorded after it are missing: say so beside the verdict.
+    note = (f"; {len(failed)} check(s) of the specification failed here, so their later "
+            f"cases are missing: {short_nodeid(failed[0].nodeid)}")
+    return Judgement(judgement.verdict, clip(judgement.reason + note))
+
+
+def _judge_cases(entry: Entry, checks: Sequence[Check], layer: str | None) -> Judgement:
     predicted = [(c, case) for c, case in _cases(entry, checks, layer) if case.matched is not None]
     if not predicted:
         return Judgement(Verdict.ERROR, "the check recorded no prediction")
