@@ -13,11 +13,8 @@ over unmapped memory, ``EINVAL`` for bad flags or address, ``EBUSY`` when
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from fixtures.runner import record_of
 from helpers import libc
 from helpers.libc import PAGE_SIZE
 from helpers.probes.faults_arguments import (
@@ -35,7 +32,6 @@ from helpers.probes.faults_arguments import (
     unknown_flag_bits,
     zero_lengths,
 )
-from helpers.probes.faults_tally import FaultTally
 
 SIZE_MAX = 2**64 - 1
 OFF_MAX = 2**63 - 1
@@ -44,17 +40,8 @@ EOPNOTSUPP = "EOPNOTSUPP"  # helpers.libc.errno_name spells this number as mmap(
 UNASSIGNED_MAP_BITS = [1 << bit for bit in range(21, 26)]
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.mark.claim("fault.huge-length-enomem")

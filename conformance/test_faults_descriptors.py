@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterator
 
 import pytest
 
-from fixtures.runner import record_of
 from helpers.libc import PAGE_SIZE
 from helpers.probes.faults_descriptors import (
     map_closed_descriptor,
@@ -24,23 +22,13 @@ from helpers.probes.faults_descriptors import (
     map_pipe_and_socket,
     map_write_only,
 )
-from helpers.probes.faults_tally import FaultTally
 
 LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.mark.claim("fault.closed-fd-ebadf")

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from fixtures.runner import record_of
 from helpers.libc import PAGE_SIZE
 from helpers.probes.faults_limits import (
     exhaust_map_count,
@@ -29,7 +27,6 @@ from helpers.probes.faults_limits import (
     shm_open_without_free_descriptor,
 )
 from helpers.probes.faults_privilege import has_capability
-from helpers.probes.faults_tally import FaultTally
 
 MIB = 1 << 20
 KIB = 1 << 10
@@ -39,17 +36,8 @@ PRIVILEGE = [pytest.param(False, id="without-CAP_IPC_LOCK"),
              pytest.param(True, id="with-CAP_IPC_LOCK")]
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 def memlock(limit: int) -> dict[str, tuple[int, int]]:

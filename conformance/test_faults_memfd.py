@@ -10,27 +10,10 @@ shared mapping exists (``EBUSY``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from fixtures.runner import record_of
 from helpers.libc import PAGE_SIZE
 from helpers.probes.faults_memfd import grow_sealed, shrink_sealed
-from helpers.probes.faults_tally import FaultTally
-
-
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
-
-
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.mark.claim("fault.memfd-seal-shrink-eperm")

@@ -9,11 +9,8 @@ a ``MAP_SHARED`` mapping of a file opened read-only (``MAP_PRIVATE`` can).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from fixtures.runner import record_of
 from helpers.libc import PAGE_SIZE
 from helpers.probes.faults_protections import (
     add_write_to_readonly_file_mapping,
@@ -21,20 +18,6 @@ from helpers.probes.faults_protections import (
     touch_prot_none,
     write_after_mprotect_readonly,
 )
-from helpers.probes.faults_tally import FaultTally
-
-
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
-
-
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.mark.claim("fault.mprotect-readonly-write")

@@ -12,31 +12,19 @@ it is attached somewhere, and after that ``shmat`` by id is ``EINVAL``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import pytest
 
-from fixtures.runner import record_of
 from helpers import libc, names
 from helpers.isolate.outcome import Outcome
 from helpers.probes.faults_shm import attach_after_rmid, create_twice, open_bad_names
-from helpers.probes.faults_tally import FaultTally
 
 #: Where this module's System V keys start within the suite's 256 (others use the low end).
 KEY_OFFSETS = range(0xE0, 0xF0)
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 MALFORMED = ("empty", "slash", "two slashes", "dot slash", "inner slash")

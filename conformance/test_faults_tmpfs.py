@@ -21,12 +21,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.runner import record_of
 from helpers import names
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
 from helpers.namespaces import mounted_at
-from helpers.probes.faults_tally import FaultTally
 from helpers.probes.faults_tmpfs import (
     allocate_up_front,
     exec_mapping_on_noexec,
@@ -39,17 +37,8 @@ LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.fixture

@@ -10,13 +10,9 @@ the probe learns of it only through its mapping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from fixtures.runner import record_of
 from helpers.libc import PAGE_SIZE
-from helpers.probes.faults_tally import FaultTally
 from helpers.probes.faults_truncation import (
     regrow_after_truncate,
     tail_after_truncate,
@@ -31,17 +27,8 @@ LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
 
 
-@pytest.fixture(scope="module")
-def fault_tally(request: pytest.FixtureRequest) -> Iterator[FaultTally]:
-    tally = FaultTally(request.module.__name__)
-    yield tally
-    tally.publish()
 
 
-@pytest.fixture(autouse=True)
-def _tally_check(request, fault_tally, report_figures) -> Iterator[None]:
-    yield
-    fault_tally.add(record_of(request.node).as_data(), report_figures)
 
 
 @pytest.mark.claim("fault.truncate-tail-of-last-page")
