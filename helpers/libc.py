@@ -1,13 +1,20 @@
 """ctypes bindings to the C memory-mapping API, as the documents describe it.
 
+They also bind the other C calls the probes make (semaphores, message
+queues, namespaces, capabilities, ``prctl``, ``malloc``), so that there is one
+table, one error convention and one place where a missing symbol becomes
+:class:`Unsupported`.  Only :mod:`helpers.probes.peer` keeps a binding of its
+own: it runs in a fresh interpreter that imports nothing of the suite.
+
 Why not Python's ``mmap`` module alone: the documents teach the C calls, and
 the module hides what they do (it refuses empty files, checks bounds, rounds
 lengths).  These bindings expose the calls as they are: every function returns
 what the C function returns on success and raises :class:`OSError` (errno
 preserved, name in :func:`errno_name`) on failure, through one signature table
-and one call helper.  A function the platform's libc lacks raises
-:class:`Unsupported` naming the symbol, so checks that need it become
-``unsupported`` rather than ``error``.
+and one call helper; :func:`mmap_raw` and :func:`munmap_raw` return the failure
+value and errno's name instead, for checks of the value itself.  A function
+the platform's libc lacks raises :class:`Unsupported` naming the symbol, so
+checks that need it become ``unsupported`` rather than ``error``.
 
 Constants come from Python's ``mmap`` module where it exposes them and from a
 per-architecture table of the Linux UAPI values otherwise (``MAP_SYNC`` and
@@ -26,6 +33,7 @@ from typing import Any
 
 c_void_p, c_size_t, c_int, c_long = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long
 c_char_p, c_uint, c_off_t = ctypes.c_char_p, ctypes.c_uint, ctypes.c_int64
+c_ulong, c_ssize_t, c_uint32 = ctypes.c_ulong, ctypes.c_ssize_t, ctypes.c_uint32
 
 PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE")
 MAP_FAILED: int = ctypes.c_void_p(-1).value or -1
@@ -73,7 +81,7 @@ _GENERIC: dict[str, int] = {
     "MADV_POPULATE_READ": 22, "MADV_POPULATE_WRITE": 23,
     "MCL_CURRENT": 1, "MCL_FUTURE": 2,
     "IPC_CREAT": 0o1000, "IPC_EXCL": 0o2000, "IPC_RMID": 0, "IPC_SET": 1, "IPC_STAT": 2,
-    "IPC_PRIVATE": 0, "SHM_RDONLY": 0o10000, "SHM_RND": 0o20000,
+    "IPC_PRIVATE": 0, "IPC_NOWAIT": 0o4000, "SHM_RDONLY": 0o10000, "SHM_RND": 0o20000,
 }
 _ARCH_OVERRIDES: dict[str, dict[str, int]] = {
     "ppc64le": {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80},
@@ -142,10 +150,42 @@ def flag_names(value: int, prefix: str) -> str:
     return "|".join(reversed(parts))
 
 
+# --- structures ----------------------------------------------------------------------------
+
+class Timespec(ctypes.Structure):
+    """``struct timespec``: the absolute CLOCK_REALTIME deadline the *timed* calls take."""
+
+    _fields_ = [("tv_sec", c_long), ("tv_nsec", c_long)]
+
+
+class MqAttr(ctypes.Structure):
+    """``struct mq_attr``: the limits ``mq_open`` gives a new POSIX message queue."""
+
+    _fields_ = [("mq_flags", c_long), ("mq_maxmsg", c_long), ("mq_msgsize", c_long),
+                ("mq_curmsgs", c_long), ("reserved", c_long * 4)]
+
+
+class CapHeader(ctypes.Structure):
+    """``struct __user_cap_header_struct``: which layout and process ``capget``/``capset`` mean."""
+
+    _fields_ = [("version", c_uint32), ("pid", c_int)]
+
+
+class CapData(ctypes.Structure):
+    """``struct __user_cap_data_struct``: 32 capabilities per set; version 3 takes two of them."""
+
+    _fields_ = [("effective", c_uint32), ("permitted", c_uint32), ("inheritable", c_uint32)]
+
+
 # --- functions -----------------------------------------------------------------------------
 
+_TIMESPEC_P = ctypes.POINTER(Timespec)
+_CAP_HEADER_P, _CAP_DATA_P = ctypes.POINTER(CapHeader), ctypes.POINTER(CapData)
+
 #: name -> (restype, argtypes, library).  "c" is the C library, "rt" librt
-#: (shm_open lives there before glibc 2.34).
+#: (shm_open and the mq_ calls live there before glibc 2.34), "pthread"
+#: libpthread (the sem_ calls, likewise); every other library falls back to
+#: the C library.
 _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "mmap": (c_void_p, [c_void_p, c_size_t, c_int, c_int, c_int, c_off_t], "c"),
     "munmap": (c_int, [c_void_p, c_size_t], "c"),
@@ -164,6 +204,27 @@ _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "shmctl": (c_int, [c_int, c_int, c_void_p], "c"),
     "ptrace": (c_long, [c_long, c_int, c_void_p, c_void_p], "c"),
     "prctl": (c_int, [c_int, c_long, c_long, c_long, c_long], "c"),
+    "unshare": (c_int, [c_int], "c"),
+    "mount": (c_int, [c_char_p, c_char_p, c_char_p, c_ulong, c_char_p], "c"),
+    "umount2": (c_int, [c_char_p, c_int], "c"),
+    "capget": (c_int, [_CAP_HEADER_P, _CAP_DATA_P], "c"),
+    "capset": (c_int, [_CAP_HEADER_P, _CAP_DATA_P], "c"),
+    "sem_init": (c_int, [c_void_p, c_int, c_uint], "pthread"),
+    "sem_destroy": (c_int, [c_void_p], "pthread"),
+    "sem_post": (c_int, [c_void_p], "pthread"),
+    "sem_timedwait": (c_int, [c_void_p, _TIMESPEC_P], "pthread"),
+    "mq_open": (c_int, [c_char_p, c_int, c_uint, ctypes.POINTER(MqAttr)], "rt"),
+    "mq_close": (c_int, [c_int], "rt"),
+    "mq_unlink": (c_int, [c_char_p], "rt"),
+    "mq_timedsend": (c_int, [c_int, c_char_p, c_size_t, c_uint, _TIMESPEC_P], "rt"),
+    "mq_timedreceive": (c_ssize_t, [c_int, c_char_p, c_size_t, c_void_p, _TIMESPEC_P], "rt"),
+    "msgget": (c_int, [c_int, c_int], "c"),
+    "msgsnd": (c_int, [c_int, c_void_p, c_size_t, c_int], "c"),
+    "msgrcv": (c_ssize_t, [c_int, c_void_p, c_size_t, c_long, c_int], "c"),
+    "msgctl": (c_int, [c_int, c_int, c_void_p], "c"),
+    "malloc": (c_void_p, [c_size_t], "c"),
+    "free": (None, [c_void_p], "c"),
+    "gnu_get_libc_version": (c_char_p, [], "c"),
 }
 
 
@@ -198,7 +259,9 @@ def _function(name: str) -> Any:
             func.restype, func.argtypes = restype, argtypes
             _FUNCS[name] = func
             return func
-    raise Unsupported(name, "the C library does not export it")
+    if lib == "c":
+        raise Unsupported(name, "the C library does not export it")
+    raise Unsupported(name, f"neither lib{lib} nor the C library exports it")
 
 
 def available(name: str) -> bool:
@@ -210,15 +273,23 @@ def available(name: str) -> bool:
     return True
 
 
-def _call(name: str, *args: Any, failed: Callable[[Any], bool] = lambda r: r == -1) -> Any:
-    """Call ``name`` and return its result; raise OSError if ``failed(result)``."""
+def _call(name: str, *args: Any, failed: Callable[[Any], bool] = lambda r: r == -1,
+          eintr_retry: bool = False) -> Any:
+    """Call ``name`` and return its result; raise OSError if ``failed(result)``.
+
+    With ``eintr_retry`` a failure with EINTR (a signal cut a wait short)
+    calls again with the same arguments instead of raising: for the calls
+    whose deadline is absolute, so that a retry never waits longer.
+    """
     func = _function(name)
-    ctypes.set_errno(0)
-    result = func(*args)
-    if failed(result):
+    while True:
+        ctypes.set_errno(0)
+        result = func(*args)
+        if not failed(result):
+            return result
         err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {errno_name(err)}: {os.strerror(err)}")
-    return result
+        if not (eintr_retry and err == errno.EINTR):
+            raise OSError(err, f"{name}: {errno_name(err)}: {os.strerror(err)}")
 
 
 def _map_failed(result: int | None) -> bool:
@@ -235,6 +306,28 @@ def mmap(addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: in
 def munmap(addr: int, length: int) -> None:
     """Remove mappings in ``[addr, addr+length)`` (``munmap(2)``)."""
     _call("munmap", addr, length)
+
+
+def mmap_raw(addr: int, length: int, prot: int, flags: int, fd: int = -1,
+             offset: int = 0) -> tuple[int, str | None]:
+    """Return what C ``mmap`` returned (NULL as 0) and errno's name if it was MAP_FAILED.
+
+    For checks of the return value itself, which :func:`mmap` would turn
+    into an exception; nothing here raises for a failed call.
+    """
+    try:
+        return _call("mmap", addr or None, length, prot, flags, fd, offset,
+                     failed=_map_failed) or 0, None
+    except OSError as exc:
+        return MAP_FAILED, errno_name(exc)
+
+
+def munmap_raw(addr: int, length: int) -> tuple[int, str | None]:
+    """Return what C ``munmap`` returned and errno's name if it was -1 (never raises for it)."""
+    try:
+        return _call("munmap", addr or None, length), None
+    except OSError as exc:
+        return -1, errno_name(exc)
 
 
 def msync(addr: int, length: int, flags: int) -> None:
@@ -305,6 +398,141 @@ def shmdt(addr: int) -> None:
 def shmctl_rmid(shmid: int) -> None:
     """Mark a System V segment for removal (``shmctl(IPC_RMID)``)."""
     _call("shmctl", shmid, CONSTANTS["IPC_RMID"], None)
+
+
+# The IPC calls below retry EINTR: their deadlines are absolute (or they never
+# wait), so a signal arriving during a check must not end the check's wait early.
+
+def sem_init(addr: int, pshared: int, value: int) -> None:
+    """Initialise the unnamed POSIX semaphore at ``addr`` (``sem_init(3)``)."""
+    _call("sem_init", addr, pshared, value, eintr_retry=True)
+
+
+def sem_destroy(addr: int) -> None:
+    """Destroy the unnamed POSIX semaphore at ``addr`` (``sem_destroy(3)``)."""
+    _call("sem_destroy", addr, eintr_retry=True)
+
+
+def sem_post(addr: int) -> None:
+    """Increment the semaphore at ``addr``, waking one waiter (``sem_post(3)``)."""
+    _call("sem_post", addr, eintr_retry=True)
+
+
+def sem_timedwait(addr: int, deadline: Timespec) -> None:
+    """Decrement the semaphore at ``addr``, waiting until ``deadline`` at most (ETIMEDOUT)."""
+    _call("sem_timedwait", addr, ctypes.byref(deadline), eintr_retry=True)
+
+
+def mq_open(name: str | bytes, oflag: int, mode: int = 0o600,
+            attr: MqAttr | None = None) -> int:
+    """Open a POSIX message queue and return its descriptor (``mq_open(3)``)."""
+    raw = name.encode() if isinstance(name, str) else name
+    return _call("mq_open", raw, oflag, mode, ctypes.byref(attr) if attr is not None else None,
+                 eintr_retry=True)
+
+
+def mq_close(mqd: int) -> None:
+    """Close a POSIX message queue descriptor (``mq_close(3)``)."""
+    _call("mq_close", mqd, eintr_retry=True)
+
+
+def mq_unlink(name: str | bytes) -> None:
+    """Remove a POSIX message queue's name (``mq_unlink(3)``)."""
+    raw = name.encode() if isinstance(name, str) else name
+    _call("mq_unlink", raw, eintr_retry=True)
+
+
+def mq_timedsend(mqd: int, data: bytes, deadline: Timespec, priority: int = 0) -> None:
+    """Send ``data``, waiting for room until ``deadline`` at most (``mq_timedsend(3)``)."""
+    _call("mq_timedsend", mqd, data, len(data), priority, ctypes.byref(deadline),
+          eintr_retry=True)
+
+
+def mq_timedreceive(mqd: int, size: int, deadline: Timespec) -> bytes:
+    """Return the oldest message, waiting until ``deadline`` at most (``mq_timedreceive(3)``)."""
+    buffer = ctypes.create_string_buffer(size)
+    n = _call("mq_timedreceive", mqd, buffer, size, None, ctypes.byref(deadline),
+              eintr_retry=True)
+    return buffer.raw[:n]
+
+
+def msgget(key: int, flags: int) -> int:
+    """Return the id of a System V message queue (``msgget(2)``)."""
+    return _call("msgget", key, flags, eintr_retry=True)
+
+
+def _msgbuf(size: int) -> Any:
+    class MsgBuf(ctypes.Structure):
+        _fields_ = [("mtype", c_long), ("mtext", ctypes.c_char * size)]
+
+    return MsgBuf()
+
+
+def msgsnd(msqid: int, data: bytes, flags: int, mtype: int = 1) -> None:
+    """Send ``data`` as a message of type ``mtype`` on a System V queue (``msgsnd(2)``)."""
+    message = _msgbuf(len(data))
+    message.mtype, message.mtext = mtype, data
+    _call("msgsnd", msqid, ctypes.byref(message), len(data), flags, eintr_retry=True)
+
+
+def msgrcv(msqid: int, size: int, flags: int, mtype: int = 0) -> bytes:
+    """Return the text of a message (first of ``mtype``; 0: any) from a System V queue."""
+    message = _msgbuf(size)
+    n = _call("msgrcv", msqid, ctypes.byref(message), size, mtype, flags, eintr_retry=True)
+    return ctypes.string_at(ctypes.addressof(message) + type(message).mtext.offset, n)
+
+
+def msgctl_rmid(msqid: int) -> None:
+    """Remove a System V message queue (``msgctl(IPC_RMID)``)."""
+    _call("msgctl", msqid, CONSTANTS["IPC_RMID"], None, eintr_retry=True)
+
+
+# --- processes and the C library -----------------------------------------------------------
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    """Return what ``prctl(2)`` returns for ``option``; raise OSError when it returns -1."""
+    return _call("prctl", option, arg2, arg3, arg4, arg5)
+
+
+def unshare(flags: int) -> None:
+    """Move this process into new namespaces (``unshare(2)``)."""
+    _call("unshare", flags)
+
+
+def mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: int,
+          data: bytes | None) -> None:
+    """Mount ``source`` on ``target``, or change a mount's propagation (``mount(2)``)."""
+    _call("mount", source, target, fstype, flags, data)
+
+
+def umount2(target: bytes, flags: int) -> None:
+    """Unmount the filesystem on ``target`` (``umount2(2)``)."""
+    _call("umount2", target, flags)
+
+
+def capget(header: CapHeader, data: ctypes.Array[CapData]) -> None:
+    """Fill ``data`` with the capability sets of the process ``header`` names (``capget(2)``)."""
+    _call("capget", ctypes.byref(header), data)
+
+
+def capset(header: CapHeader, data: ctypes.Array[CapData]) -> None:
+    """Set this process's capability sets to ``data`` (``capset(2)``)."""
+    _call("capset", ctypes.byref(header), data)
+
+
+def malloc(size: int) -> int:
+    """Return the address of a ``malloc(size)`` block; raise OSError if it returned NULL."""
+    return _call("malloc", size, failed=lambda r: r is None)
+
+
+def free(addr: int) -> None:
+    """Release a block :func:`malloc` returned (``free(3)``)."""
+    _call("free", addr)
+
+
+def gnu_get_libc_version() -> str:
+    """Return the version of the running glibc (``"2.39"``); Unsupported on other C libraries."""
+    return _call("gnu_get_libc_version", failed=lambda r: False).decode()
 
 
 # --- raw memory ----------------------------------------------------------------------------

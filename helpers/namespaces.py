@@ -10,22 +10,22 @@ empty directory it was given.  When the child exits, the namespace and the
 mount vanish with it, even if the child died by ``SIGBUS``; the directory on
 the host stays empty, and its owner removes it.
 
-The calls go through ctypes because ``os.unshare`` arrived only in Python
-3.12 and Python has no ``mount`` at all.  Everything here refuses to run
-outside an isolated child: entering a namespace in the test process itself
-would move pytest off the host's mounts for the rest of the run.
+The calls go through :mod:`helpers.libc` because ``os.unshare`` arrived
+only in Python 3.12 and Python has no ``mount`` at all.  Everything here
+refuses to run outside an isolated child: entering a namespace in the test
+process itself would move pytest off the host's mounts for the rest of the
+run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 from collections.abc import Iterator
-from typing import Any
 
+from helpers import libc
 from helpers.isolate import in_child
-from helpers.libc import Unsupported, errno_name
+from helpers.libc import errno_name
 
 # Linux UAPI values (sched.h, mount.h); the same on every architecture.
 CLONE_NEWNS = 0x00020000
@@ -36,15 +36,6 @@ MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
-
-#: name -> (restype, argtypes) of the C functions used here.
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
-    "unshare": (ctypes.c_int, [ctypes.c_int]),
-    "mount": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                             ctypes.c_ulong, ctypes.c_char_p]),
-    "umount2": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_int]),
-}
-
 
 class NamespaceRefused(Exception):
     """The platform refused a step of making the private mount; the check is skipped.
@@ -58,18 +49,6 @@ class NamespaceRefused(Exception):
         self.step = step
         self.errno = errno
         super().__init__(f"{step} failed with {errno}")
-
-
-def _call(name: str, *args: Any) -> None:
-    """Call the C function ``name``; raise OSError with its errno when it returns -1."""
-    lib = ctypes.CDLL(None, use_errno=True)
-    func = getattr(lib, name, None)
-    if func is None:
-        raise Unsupported(name, "the C library does not export it")
-    func.restype, func.argtypes = _SIGNATURES[name]
-    if func(*args) == -1:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {errno_name(err)}: {os.strerror(err)}")
 
 
 def _refusal(step: str, exc: OSError) -> NamespaceRefused:
@@ -107,12 +86,12 @@ def enter_private_mount_namespace() -> str:
     uid, gid = os.getuid(), os.getgid()
     how = "mount"
     try:
-        _call("unshare", CLONE_NEWNS)
+        libc.unshare(CLONE_NEWNS)
     except OSError as first:
         if errno_name(first) not in ("EPERM", "EINVAL"):
             raise _refusal("unshare(CLONE_NEWNS)", first) from first
         try:
-            _call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
+            libc.unshare(CLONE_NEWUSER | CLONE_NEWNS)
         except OSError as exc:
             raise _refusal("unshare(CLONE_NEWUSER|CLONE_NEWNS)", exc) from exc
         try:
@@ -121,7 +100,7 @@ def enter_private_mount_namespace() -> str:
             raise _refusal("writing /proc/self/uid_map", exc) from exc
         how = "user+mount"
     try:
-        _call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+        libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
     except OSError as exc:
         raise _refusal("mount(/, MS_REC|MS_PRIVATE)", exc) from exc
     return how
@@ -139,7 +118,7 @@ def mount_tmpfs(target: str, *, size: int, noexec: bool = False) -> None:
     flags = MS_NOSUID | MS_NODEV | (MS_NOEXEC if noexec else 0)
     options = f"size={size},mode=0700".encode()
     try:
-        _call("mount", b"tmpfs", os.fsencode(target), b"tmpfs", flags, options)
+        libc.mount(b"tmpfs", os.fsencode(target), b"tmpfs", flags, options)
     except OSError as exc:
         if errno_name(exc) == "EPERM":
             raise _refusal(f"mount(tmpfs, size={size})", exc) from exc
@@ -148,7 +127,7 @@ def mount_tmpfs(target: str, *, size: int, noexec: bool = False) -> None:
 
 def unmount(target: str) -> None:
     """Detach the mount on ``target`` (lazily, so open files do not block it)."""
-    _call("umount2", os.fsencode(target), MNT_DETACH)
+    libc.umount2(os.fsencode(target), MNT_DETACH)
 
 
 @contextlib.contextmanager

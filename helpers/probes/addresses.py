@@ -14,7 +14,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
-from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr, raw_mmap
+from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr
 from helpers.probes.mapping import bits
 
 _ANONYMOUS = "MAP_PRIVATE|MAP_ANONYMOUS"
@@ -99,8 +99,8 @@ def map_fixed_at(addr: int, *, unprivileged: bool = False) -> dict[str, Any]:
     """
     capabilities = drop_privileges() if unprivileged else None
     note(capabilities=capabilities)
-    result, err = raw_mmap(addr, libc.PAGE_SIZE, libc.PROT_READ,
-                           bits(_ANONYMOUS + "|MAP_FIXED"), -1, 0)
+    result, err = libc.mmap_raw(addr, libc.PAGE_SIZE, libc.PROT_READ,
+                                bits(_ANONYMOUS + "|MAP_FIXED"), -1, 0)
     return {"address": None if err else result, "errno": err}
 
 
@@ -118,8 +118,8 @@ def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
     finally:
         os.close(fd)
     note(base=base)
-    result, err = raw_mmap(base + page, 2 * page, libc.PROT_READ,
-                           bits(f"{_ANONYMOUS}|{flag}"), -1, 0)
+    result, err = libc.mmap_raw(base + page, 2 * page, libc.PROT_READ,
+                                bits(f"{_ANONYMOUS}|{flag}"), -1, 0)
     return {"errno": err, "landed_offset": None if err else result - base,
             "first_bytes": [libc.load(base + i * page) for i in range(4)],
             "file_backed": _file_backed(base, 4, path), "mapped": mapped_pages(base, 4)}

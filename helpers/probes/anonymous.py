@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 from typing import Any
 
@@ -131,14 +130,11 @@ def anonymous_versus_heap(layer: str, size: int) -> dict[str, Any]:
     region.write(size - 5, b"works")
     works = region.read(size - 5, 5) == b"works"
     heap = next((r for r in regions() if r.path == "[heap]"), None)
-    c = ctypes.CDLL(None)
-    c.malloc.restype, c.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    c.free.argtypes = [ctypes.c_void_p]
-    block = c.malloc(size)
+    block = libc.malloc(size)
     try:
         block_region = describe_at(block)
     finally:
-        c.free(block)
+        libc.free(block)
 
     def in_heap(addr: int) -> bool:
         return heap is not None and heap.start <= addr < heap.end

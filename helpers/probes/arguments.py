@@ -1,10 +1,11 @@
 """Probes about the plain arguments of mmap and munmap: results, lengths, descriptors, offsets.
 
 Return values are read from the C functions exactly as they come back,
-through a raw binding here, because the library wrapper turns ``MAP_FAILED``
-into an exception and would hide the very value the documents describe.
-The smaller pieces (``raw_mmap``, ``mapped_pages``, ``mmap_min_addr``,
-``drop_privileges``) are shared with the address and flag probes.
+through :func:`helpers.libc.mmap_raw` and :func:`helpers.libc.munmap_raw`,
+because the library wrapper turns ``MAP_FAILED`` into an exception and
+would hide the very value the documents describe.  The smaller pieces
+(``mapped_pages``, ``mmap_min_addr``, ``drop_privileges``) are shared with
+the address and flag probes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import mmap as pymmap
 import os
-from functools import cache
 from typing import Any
 
 from helpers import libc
@@ -21,39 +21,6 @@ from helpers.probes.mapping import bits, open_mode
 
 #: Owner of what an unprivileged probe child runs as (``nobody`` on Linux).
 NOBODY = 65534
-
-_PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
-    "mmap": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                               ctypes.c_int, ctypes.c_int64]),
-    "munmap": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t]),
-}
-
-
-@cache
-def _raw(name: str) -> Any:
-    """Return the C function ``name`` with its prototype and no result checking."""
-    func = getattr(ctypes.CDLL(None, use_errno=True), name, None)
-    if func is None:
-        raise libc.Unsupported(name, "the C library does not export it")
-    func.restype, func.argtypes = _PROTOTYPES[name]
-    return func
-
-
-def raw_mmap(addr: int, length: int, prot: int, flags: int, fd: int,
-             offset: int) -> tuple[int, str | None]:
-    """Return what C ``mmap`` returned (NULL as 0) and errno's name when it returned MAP_FAILED."""
-    ctypes.set_errno(0)
-    result = _raw("mmap")(addr or None, length, prot, flags, fd, offset) or 0
-    failed = result == libc.MAP_FAILED
-    return result, libc.errno_name(ctypes.get_errno()) if failed else None
-
-
-def raw_munmap(addr: int, length: int) -> tuple[int, str | None]:
-    """Return what C ``munmap`` returned and errno's name when it returned -1."""
-    ctypes.set_errno(0)
-    result = _raw("munmap")(addr or None, length)
-    return result, libc.errno_name(ctypes.get_errno()) if result == -1 else None
-
 
 def mapped_pages(base: int, pages: int) -> list[bool]:
     """Return, for each page from ``base``, whether ``/proc/self/maps`` lists it as mapped."""
@@ -95,7 +62,7 @@ def mmap_returns(path: str | None, length: int, *, addr: int = 0, prot: str = "P
     """Return the raw result of one C ``mmap`` call (``path`` None: fd -1) and its errno name."""
     fd = os.open(path, open_mode(mode)) if path is not None else -1
     try:
-        result, err = raw_mmap(addr, length, bits(prot), bits(flags), fd, offset)
+        result, err = libc.mmap_raw(addr, length, bits(prot), bits(flags), fd, offset)
     finally:
         if fd != -1:
             os.close(fd)
@@ -119,7 +86,7 @@ def munmap_returns(case: str) -> dict[str, Any]:
     }[case]
     if case == "no mapping":
         libc.munmap(base, 4 * page)
-    result, err = raw_munmap(addr, length)
+    result, err = libc.munmap_raw(addr, length)
     return {"returned": result, "errno": err, "mapped": mapped_pages(base, 4)}
 
 
@@ -151,7 +118,7 @@ def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0
     if neighbour_pages:  # a second mapping (other protection) right after the first
         libc.mmap(base + map_pages * page, neighbour_pages * page,
                   libc.PROT_READ | libc.PROT_WRITE, anonymous | libc.MAP_FIXED)
-    result, err = raw_munmap(base, unmap_length)
+    result, err = libc.munmap_raw(base, unmap_length)
     note(base=base, returned=result, errno=err, mapped=mapped_pages(base, total))
     libc.load(base)
 

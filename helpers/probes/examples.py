@@ -59,12 +59,7 @@ def _wait(pid: int) -> None:
 
 def _become_subreaper() -> None:
     """Make this process the reaper of its orphaned descendants (``PR_SET_CHILD_SUBREAPER``)."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                      ctypes.c_ulong]
-    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def _read_until_eof(fd: int, deadline: float) -> bytes:

@@ -7,16 +7,15 @@ MAP_SHARED mapping of its own that reads and writes it on request;
 that shares nothing with this one but a name).  Every wait has a deadline,
 and a child still running at its deadline is killed and reaped.
 
-Bindings the C library has but :mod:`helpers.libc` does not (yet): POSIX
-semaphores, POSIX message queues and System V message queues, through one
-small table and the same error convention (OSError with the errno).
+:class:`Semaphore` and :class:`MessageQueue` wrap the POSIX semaphore and
+message queue calls of :mod:`helpers.libc` in the objects the probes pass
+around; System V message queues are plain functions over the same library.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import importlib
 import json
 import os
@@ -248,72 +247,12 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-# --- bindings: POSIX semaphores and message queues, System V message queues ------------------
+# --- POSIX semaphores and message queues, System V message queues ---------------------------
 
-_c_long, _c_int, _c_void_p = ctypes.c_long, ctypes.c_int, ctypes.c_void_p
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-class _MqAttr(ctypes.Structure):
-    _fields_ = [("mq_flags", _c_long), ("mq_maxmsg", _c_long), ("mq_msgsize", _c_long),
-                ("mq_curmsgs", _c_long), ("reserved", _c_long * 4)]
-
-
-_TS = ctypes.POINTER(_Timespec)
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
-    "sem_init": (_c_int, [_c_void_p, _c_int, ctypes.c_uint]),
-    "sem_destroy": (_c_int, [_c_void_p]),
-    "sem_post": (_c_int, [_c_void_p]),
-    "sem_timedwait": (_c_int, [_c_void_p, _TS]),
-    "mq_open": (_c_int, [ctypes.c_char_p, _c_int, ctypes.c_uint, ctypes.POINTER(_MqAttr)]),
-    "mq_close": (_c_int, [_c_int]),
-    "mq_unlink": (_c_int, [ctypes.c_char_p]),
-    "mq_timedsend": (_c_int, [_c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, _TS]),
-    "mq_timedreceive": (ctypes.c_ssize_t, [_c_int, ctypes.c_char_p, ctypes.c_size_t,
-                                           _c_void_p, _TS]),
-    "msgget": (_c_int, [_c_int, _c_int]),
-    "msgsnd": (_c_int, [_c_int, _c_void_p, ctypes.c_size_t, _c_int]),
-    "msgrcv": (ctypes.c_ssize_t, [_c_int, _c_void_p, ctypes.c_size_t, _c_long, _c_int]),
-    "msgctl": (_c_int, [_c_int, _c_int, _c_void_p]),
-}
-_BOUND: dict[str, Any] = {}
-
-
-def _function(name: str) -> Any:
-    if name not in _BOUND:
-        from ctypes.util import find_library
-
-        for lib in (None, find_library("rt"), find_library("pthread")):
-            with contextlib.suppress(OSError):
-                func = getattr(ctypes.CDLL(lib, use_errno=True), name, None)
-                if func is not None:
-                    func.restype, func.argtypes = _SIGNATURES[name]
-                    _BOUND[name] = func
-                    break
-        else:
-            raise libc.Unsupported(name, "neither libc, librt nor libpthread exports it")
-    return _BOUND[name]
-
-
-def _call(name: str, *args: Any) -> int:
-    func = _function(name)
-    while True:
-        ctypes.set_errno(0)
-        result = func(*args)
-        if result != -1:
-            return int(result)
-        err = ctypes.get_errno()
-        if err != errno.EINTR:  # a signal cut the call short: call again
-            raise OSError(err, f"{name}: {libc.errno_name(err)}: {os.strerror(err)}")
-
-
-def deadline_after(seconds: float) -> _Timespec:
+def deadline_after(seconds: float) -> libc.Timespec:
     """Return the CLOCK_REALTIME instant ``seconds`` from now, as the *timed* calls want it."""
     whole, frac = divmod(time.time() + seconds, 1.0)
-    return _Timespec(int(whole), int(frac * 1e9))
+    return libc.Timespec(int(whole), int(frac * 1e9))
 
 
 class Semaphore:
@@ -330,86 +269,72 @@ class Semaphore:
     @classmethod
     def create(cls, addr: int, value: int = 0) -> Semaphore:
         """Return a new semaphore initialised at ``addr`` with ``value``."""
-        _call("sem_init", addr, 1, value)
+        libc.sem_init(addr, 1, value)
         return cls(addr)
 
     def post(self) -> None:
         """Increment the semaphore, waking one waiter."""
-        _call("sem_post", self.addr)
+        libc.sem_post(self.addr)
 
-    def wait(self, deadline: _Timespec) -> None:
+    def wait(self, deadline: libc.Timespec) -> None:
         """Decrement the semaphore, waiting until ``deadline`` at most (ETIMEDOUT after)."""
-        _call("sem_timedwait", self.addr, ctypes.byref(deadline))
+        libc.sem_timedwait(self.addr, deadline)
 
     def destroy(self) -> None:
         """Destroy the semaphore (no process may be waiting on it)."""
-        _call("sem_destroy", self.addr)
+        libc.sem_destroy(self.addr)
 
 
 class MessageQueue:
     """A POSIX message queue descriptor (``mq_open``)."""
 
     def __init__(self, name: str, flags: int, *, maxmsg: int = 0, msgsize: int = 0) -> None:
-        attr = _MqAttr(0, maxmsg, msgsize, 0) if maxmsg else None
+        attr = libc.MqAttr(0, maxmsg, msgsize, 0) if maxmsg else None
         self.name = name
         self.msgsize = msgsize
-        self.mqd = _call("mq_open", name.encode(), flags, 0o600,
-                         ctypes.byref(attr) if attr else None)
+        self.mqd = libc.mq_open(name, flags, 0o600, attr)
 
-    def send(self, data: bytes, deadline: _Timespec) -> None:
+    def send(self, data: bytes, deadline: libc.Timespec) -> None:
         """Send ``data`` (priority 0), waiting for room until ``deadline`` at most."""
-        _call("mq_timedsend", self.mqd, data, len(data), 0, ctypes.byref(deadline))
+        libc.mq_timedsend(self.mqd, data, deadline)
 
-    def receive(self, size: int, deadline: _Timespec) -> bytes:
+    def receive(self, size: int, deadline: libc.Timespec) -> bytes:
         """Return the oldest message, waiting until ``deadline`` at most."""
-        buffer = ctypes.create_string_buffer(size)
-        n = _call("mq_timedreceive", self.mqd, buffer, size, None, ctypes.byref(deadline))
-        return buffer.raw[:n]
+        return libc.mq_timedreceive(self.mqd, size, deadline)
 
     def close(self) -> None:
         """Close the descriptor."""
-        _call("mq_close", self.mqd)
+        libc.mq_close(self.mqd)
 
     @staticmethod
     def unlink(name: str) -> None:
         """Remove the queue's name."""
-        _call("mq_unlink", name.encode())
+        libc.mq_unlink(name)
 
 
-IPC_NOWAIT = 0o4000
+IPC_NOWAIT = libc.CONSTANTS["IPC_NOWAIT"]
 IPC_CREATE_NEW = libc.CONSTANTS["IPC_CREAT"] | libc.CONSTANTS["IPC_EXCL"]
-
-
-def _msgbuf(size: int) -> Any:
-    class MsgBuf(ctypes.Structure):
-        _fields_ = [("mtype", _c_long), ("mtext", ctypes.c_char * size)]
-
-    return MsgBuf()
 
 
 def remove_message_queue(key: int) -> bool:
     """Remove the System V message queue with ``key`` if there is one; return whether there was."""
     try:
-        queue = _call("msgget", key, 0)
+        queue = libc.msgget(key, 0)
     except OSError:
         return False
     with contextlib.suppress(OSError):
-        _call("msgctl", queue, libc.CONSTANTS["IPC_RMID"], None)
+        libc.msgctl_rmid(queue)
     return True
 
 
 def sysv_message_send(queue: int, data: bytes) -> None:
     """Send ``data`` as a type-1 message on System V queue ``queue`` (never waits)."""
-    message = _msgbuf(len(data))
-    message.mtype, message.mtext = 1, data
-    _call("msgsnd", queue, ctypes.byref(message), len(data), IPC_NOWAIT)
+    libc.msgsnd(queue, data, IPC_NOWAIT, mtype=1)
 
 
 def sysv_message_receive(queue: int, size: int) -> bytes:
     """Return the first message of System V queue ``queue`` (ENOMSG at once if none)."""
-    message = _msgbuf(size)
-    n = _call("msgrcv", queue, ctypes.byref(message), size, 0, IPC_NOWAIT)
-    return ctypes.string_at(ctypes.addressof(message) + type(message).mtext.offset, n)
+    return libc.msgrcv(queue, size, IPC_NOWAIT, mtype=0)
 
 
 # --- probes ----------------------------------------------------------------------------------
@@ -534,7 +459,7 @@ def receive_messages(name: str, key: int, size: int) -> dict[str, str]:
         posix = queue.receive(size, deadline_after(1.0)).hex()
     finally:
         queue.close()
-    return {"posix": posix, "sysv": sysv_message_receive(_call("msgget", key, 0), size).hex()}
+    return {"posix": posix, "sysv": sysv_message_receive(libc.msgget(key, 0), size).hex()}
 
 
 def message_to_unrelated(name: str, key: int, token: bytes) -> dict[str, Any]:
@@ -547,12 +472,12 @@ def message_to_unrelated(name: str, key: int, token: bytes) -> dict[str, Any]:
     try:
         queue.send(token, deadline_after(1.0))
         queue.close()
-        sysv = _call("msgget", key, IPC_CREATE_NEW | 0o600)
+        sysv = libc.msgget(key, IPC_CREATE_NEW | 0o600)
         try:
             sysv_message_send(sysv, token)
             return dict(run_unrelated(receive_messages, name, key, 64))
         finally:
-            _call("msgctl", sysv, libc.CONSTANTS["IPC_RMID"], None)
+            libc.msgctl_rmid(sysv)
     finally:
         with contextlib.suppress(OSError):
             MessageQueue.unlink(name)

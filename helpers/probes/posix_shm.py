@@ -10,7 +10,6 @@ so that the end-of-run sweep would find them.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import mmap as pymmap
 import os
@@ -367,9 +366,7 @@ def link_with_and_without_lrt(absent_name: str) -> dict[str, Any]:
             results[label] = entry
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    version = ctypes.CDLL(None).gnu_get_libc_version
-    version.restype = ctypes.c_char_p
-    results["glibc"] = version().decode()
+    results["glibc"] = libc.gnu_get_libc_version()
     return results
 
 

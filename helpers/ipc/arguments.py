@@ -1,0 +1,47 @@
+"""Checks of the arguments callers pass to a channel, each raising a named ``ChannelError``.
+
+Argument mistakes are ``ChannelTypeError`` (also a ``TypeError``) or
+``ChannelValueError`` (also a ``ValueError``), and the message says what
+was expected and what came.
+"""
+
+from __future__ import annotations
+
+import time
+
+from helpers.ipc.errors import ChannelTypeError, ChannelValueError
+
+
+def deadline(timeout: object) -> float | None:
+    """Return ``timeout`` seconds from now on the monotonic clock (None: no deadline)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ChannelTypeError(f"timeout must be None or a number, got {type(timeout).__name__}")
+    if not timeout >= 0:  # also refuses NaN
+        raise ChannelValueError(f"timeout must be >= 0 seconds, got {timeout!r}")
+    return time.monotonic() + timeout
+
+
+def payload(data: object) -> bytes | memoryview:
+    """Return ``data`` as something a byte slice of the ring can be assigned from."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise ChannelTypeError("messages are bytes, not str; encode the text first")
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise ChannelTypeError(
+            f"a message must be a bytes-like object, got {type(data).__name__}"
+        ) from None
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def integer(value: object, what: str, low: int, high: int) -> int:
+    """Return ``value`` if it is an int (not a bool) in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ChannelTypeError(f"{what} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ChannelValueError(f"{what} must be in {low}..{high}, got {value}")
+    return value

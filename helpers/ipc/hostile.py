@@ -1,0 +1,137 @@
+"""Corrupt and hostile channel headers, and what ``attach`` does with each.
+
+A mutation rewrites one field of a real channel's header or control area
+(or a run of raw bytes, or the object's size), optionally recomputing the
+header CRC so that the checks behind it are reached too.  ``attempt`` writes
+the mutated image into a backing file, attaches, and if that succeeds uses
+the channel once in each direction without waiting: the only acceptable
+outcomes are ``CorruptChannel`` at attach, or a channel whose calls raise
+nothing but ``ChannelError``.  Anything else (another exception, a crash of
+the process, a hang) is a finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import zlib
+from dataclasses import dataclass
+
+from helpers.ipc import layout
+from helpers.ipc.channel import Channel
+from helpers.ipc.errors import ChannelError, CorruptChannel
+
+#: name -> (byte offset, size in bytes) of every field a mutation may target.
+FIELDS: dict[str, tuple[int, int]] = {
+    "magic": (0, 8), "version": (8, 4), "header_size": (12, 4), "capacity": (16, 8),
+    "data_offset": (24, 8), "total_size": (32, 8), "max_peers": (40, 4), "flags": (44, 4),
+    "owner_uid": (48, 4), "mutex_kind": (52, 4), "created_ns": (56, 8),
+    "creator_pid": (64, 8), "boot_id": (72, 16), "crc": (layout.HEADER.size, 4),
+    "HEAD": (layout.HEAD * 8, 8), "TAIL": (layout.TAIL * 8, 8),
+    "SEND_OWNER": (layout.SEND_OWNER * 8, 8), "RECV_OWNER": (layout.RECV_OWNER * 8, 8),
+    "SENDERS": (layout.SENDERS * 8, 8), "RECEIVERS": (layout.RECEIVERS * 8, 8),
+    "WAKE_TAIL": (layout.WAKE_TAIL * 8, 8),
+    "send_mutex_lock": (layout.SEND_MUTEX, 4), "table_mutex_lock": (layout.TABLE_MUTEX, 4),
+    "table_mutex_kind": (layout.TABLE_MUTEX + layout.MUTEX_KIND_OFFSET, 4),
+    "slot0_ident": (layout.SLOTS, 8), "slot0_pid": (layout.SLOTS + 8, 8),
+    "slot0_roles": (layout.SLOTS + 24, 8), "slot1_ident": (layout.SLOTS + 64, 8),
+    "first_frame": (-1, 16),  # resolved against the image's data offset
+}
+
+#: values that break assumptions: zero, one, all ones, just past a bound, huge.
+EDGE_VALUES = (0, 1, 2, 15, 16, 63, 64, 4095, 4096, 4097, 0x7FFFFFFF, 0xFFFFFFFF,
+               1 << 32, 1 << 36, (1 << 63) - 1, (1 << 64) - 1)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One change to a channel image."""
+
+    target: str  #: a name of ``FIELDS``, or "bytes" for a raw run at ``offset``
+    value: int | bytes
+    offset: int = 0
+    fix_crc: bool = True
+    size_delta: int = 0  #: bytes added to (or, negative, cut from) the object
+
+    def describe(self) -> str:
+        """Return the mutation as one line, for reports and failure messages."""
+        shown = self.value.hex() if isinstance(self.value, bytes) else hex(self.value)
+        where = f"@{self.offset}" if self.target == "bytes" else ""
+        return (f"{self.target}{where}={shown} fix_crc={self.fix_crc} "
+                f"size_delta={self.size_delta}")
+
+
+def apply(image: bytes, mutation: Mutation, data_offset: int) -> bytes:
+    """Return ``image`` with ``mutation`` applied (the CRC recomputed if asked)."""
+    out = bytearray(image)
+    if mutation.target == "bytes":
+        raw = mutation.value if isinstance(mutation.value, bytes) else b""
+        start = min(mutation.offset, len(out))
+        out[start:start + len(raw)] = raw[: len(out) - start]
+    else:
+        offset, size = FIELDS[mutation.target]
+        if offset < 0:
+            offset = data_offset
+        value = mutation.value
+        raw = (value[:size].ljust(size, b"\0") if isinstance(value, bytes)
+               else (value % (1 << (8 * size))).to_bytes(size, "little"))
+        out[offset:offset + size] = raw
+    if mutation.fix_crc and mutation.target != "crc":
+        body = bytes(out[: layout.HEADER.size])
+        out[layout.HEADER.size: layout.HEADER_SIZE] = layout.HEADER_CRC.pack(zlib.crc32(body))
+    if mutation.size_delta > 0:
+        out += bytes(mutation.size_delta)
+    elif mutation.size_delta < 0:
+        del out[max(len(out) + mutation.size_delta, 0):]
+    return bytes(out)
+
+
+def random_mutation(rng: random.Random, data_offset: int) -> Mutation:
+    """Return a mutation drawn from ``rng`` (fields, edge values, raw bytes, sizes)."""
+    roll = rng.random()
+    fix = rng.random() < 0.8
+    if roll < 0.6:
+        target = rng.choice(sorted(FIELDS))
+        value: int | bytes = (rng.choice(EDGE_VALUES) if rng.random() < 0.5
+                              else rng.getrandbits(64))
+        return Mutation(target, value, fix_crc=fix)
+    if roll < 0.9:
+        length = rng.randint(1, 64)
+        return Mutation("bytes", rng.randbytes(length), offset=rng.randrange(data_offset),
+                        fix_crc=fix)
+    delta = rng.choice((-1, 1)) * rng.choice((1, 8, 4096, data_offset))
+    return Mutation("magic", b"mmchan\x00\x01", fix_crc=True, size_delta=delta)
+
+
+def attempt(path: str, image: bytes) -> str:
+    """Write ``image`` to the file at ``path`` and attach; return the outcome's name.
+
+    Returns ``"corrupt"`` (refused with ``CorruptChannel``), ``"refused"``
+    (another ``ChannelError`` at attach) or ``"accepted"`` (attached, and a
+    send and a receive without waiting raised only ``ChannelError``).  Any
+    other exception propagates: that is the bug this looks for.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        os.ftruncate(fd, len(image))
+        os.pwrite(fd, image, 0)
+    finally:
+        os.close(fd)
+    try:
+        channel = Channel.attach(path, backend="file")
+    except CorruptChannel:
+        return "corrupt"
+    except ChannelError:
+        return "refused"
+    try:
+        with contextlib.suppress(ChannelError):
+            channel.send(b"probe", timeout=0)
+        with contextlib.suppress(ChannelError):
+            channel.recv(timeout=0)
+        with contextlib.suppress(ChannelError):
+            channel.recv_many(4, timeout=0)
+    finally:
+        with contextlib.suppress(ChannelError):
+            channel.close()
+    return "accepted"
