@@ -34,6 +34,8 @@ _HEADER = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PRELOAD_ENV = "MMAPCHECK_PRELOAD"
+#: How long a probe's killed descendants get to die before the answer goes out.
+STRAY_GRACE_S = 5.0
 
 
 def read_frame(fd: int) -> bytes | None:
@@ -197,9 +199,29 @@ class Server:
             os.killpg(pid, signal.SIGKILL)
 
     def _reap_strays(self, pid: int) -> None:
-        """Reap orphans the probe left (we are their subreaper)."""
+        """Kill and reap what the probe left in its process group (we are their subreaper).
+
+        SIGKILL is delivered asynchronously: the answer waits, bounded by
+        :data:`STRAY_GRACE_S`, until every member of the group is reaped, so
+        that no descendant of a probe is still alive, or a zombie, when its
+        outcome is reported.
+        """
         self._kill_group(pid)
-        with contextlib.suppress(ChildProcessError):
+        deadline = time.perf_counter() + STRAY_GRACE_S
+        while True:
+            try:
+                reaped, _ = os.waitpid(-pid, os.WNOHANG)
+            except ChildProcessError:
+                break  # nobody of the group is left
+            left = deadline - time.perf_counter()
+            if reaped == 0:
+                if left <= 0:
+                    break  # stuck in the kernel (D state): reaped after a later probe
+                select.select([self._wake_r], [], [], min(left, 0.05))
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self._wake_r, 512):
+                        pass
+        with contextlib.suppress(ChildProcessError):  # strays that left the group
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
 
