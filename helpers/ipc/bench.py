@@ -6,8 +6,9 @@ per message); each case runs several times and the table shows medians.
 The channel also runs batched (``send_many``/``recv_many``) and with four
 producers and four consumers.  Latency is measured twice at 64 B: the round
 trip of a ping-pong, and the one-way delay of stamped messages streamed at
-a steady pace (``perf_counter`` is the same monotonic clock in every
-process).  The targets of the channel are judged against the best of the
+a steady pace of one per 20 us (``perf_counter`` is the same monotonic
+clock in every process); the first 200 of each are a warm-up, not
+measured.  The targets of the channel are judged against the best of the
 other transports measured in the same run, and everything is written to
 ``reports/out/bench.json``.  Each case has a hard time limit and the whole
 run a budget, so the command always ends.
@@ -43,6 +44,8 @@ SIZES = (64, 4 * KiB, MiB)
 COUNTS = {64: 200_000, 4 * KiB: 60_000, MiB: 800}
 CASE_LIMIT = 60.0
 STREAM_GAP = 20e-6
+#: messages sent before the latency runs start measuring.
+WARM_UP = 200
 TARGETS = {
     "64B msgs/s": 600_000,
     "64B vs best other": 1.3,
@@ -148,7 +151,7 @@ def ping_pong(forward: Transport, back: Transport, rounds: int) -> list[float]:
 
     def ponger() -> None:
         recv, send = forward.receiver(), back.sender()
-        for _ in range(rounds):
+        for _ in range(rounds + WARM_UP):
             send(recv())
         back.finish()
 
@@ -156,6 +159,9 @@ def ping_pong(forward: Transport, back: Transport, rounds: int) -> list[float]:
         send, recv = forward.sender(), back.receiver()
         clock = time.perf_counter_ns
         times = []
+        for _ in range(WARM_UP):  # first use: slots, roles, caches; not measured
+            send(payload)
+            recv()
         for _ in range(rounds):
             started = clock()
             send(payload)
@@ -185,6 +191,8 @@ def streaming(transport: Transport, count: int) -> list[float]:
         os.write(ready_write, b"r")
         clock = time.perf_counter_ns
         unpack = _STAMP.unpack_from
+        for _ in range(WARM_UP):  # first use: slots, roles, caches; not measured
+            recv()
         delays = []
         for _ in range(count):
             message = recv()  # the arrival time is taken after the receive returns
@@ -197,7 +205,7 @@ def streaming(transport: Transport, count: int) -> list[float]:
         pack = _STAMP.pack
         gap = int(STREAM_GAP * 1e9)
         due = clock()
-        for _ in range(count):
+        for _ in range(count + WARM_UP):
             due += gap
             while clock() < due:
                 pass
@@ -410,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     document["quick"] = args.quick
     document["repeats"] = args.repeats
     document["allocator"] = tune_allocator()
+    document["load_average_at_start"] = os.getloadavg()
 
     def log(line: str) -> None:
         print(line, flush=True)
@@ -418,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     document.update(body)
     document["targets"] = judge(body)
     document["finished"] = provenance.now()
+    document["load_average_at_end"] = os.getloadavg()
     print()
     print(table(body))
     print()

@@ -16,7 +16,7 @@ Delivery guarantees
 * A dead lock holder is recovered at once (robust mutex, ``EOWNERDEAD``); a
   dead fast-path owner is recognised within milliseconds by the next peer
   that needs its side; a peer that died between publishing and waking the
-  sleepers delays them by at most one re-check slice (50 ms).
+  sleepers delays them by at most one re-check slice (20 ms).
 
 How the sides stay out of each other's way
 ------------------------------------------
@@ -127,6 +127,11 @@ class Statistics:
     recovery_seconds: tuple[float, ...]
 
 
+def _plain_timeout(timeout: object) -> bool:
+    """Return whether ``timeout`` is a valid number of seconds (the fast paths' check)."""
+    return type(timeout) in (int, float) and timeout >= 0  # type: ignore[operator]
+
+
 _live: weakref.WeakSet[Channel] = weakref.WeakSet()
 
 
@@ -158,6 +163,7 @@ class Channel:
         "_closed",
         "_created",
         "_d",
+        "_doff",
         "_f32",
         "_fd",
         "_fenced",
@@ -171,12 +177,14 @@ class Channel:
         "_name",
         "_pid",
         "_rbias",
+        "_rbusy",
         "_recoveries",
         "_rfast",
         "_rhead",
         "_roles",
         "_rtail",
         "_sbias",
+        "_sbusy",
         "_sfast",
         "_sleeper",
         "_stail",
@@ -315,7 +323,7 @@ class Channel:
             channel = cls._map(fd, impl, name, geometry, created=False, use_futex=use_futex)
             try:
                 channel._geometry = segment.validate(channel._mv, channel._w, channel._base,
-                                                     geometry)
+                                                     geometry, info)
             except BaseException:
                 channel._release_mapping()
                 raise
@@ -345,6 +353,7 @@ class Channel:
         self._created = created
         self._geometry = geometry
         self._cap = geometry.capacity
+        self._doff = geometry.data_offset
         self._checksum = geometry.checksum
         self._closed = False
         self._mv = memoryview(mm)
@@ -386,6 +395,7 @@ class Channel:
         self._ident = 0
         self._roles = 0
         self._busy = (0, 0)
+        self._sbusy = self._rbusy = 0
         self._sbias = self._rbias = False
         self._sfast = self._rfast = False
         self._fenced = False
@@ -408,6 +418,7 @@ class Channel:
         slot = layout.ident_slot(self._ident)
         self._busy = (layout.slot_word(slot, layout.SLOT_BUSY_SEND),
                       layout.slot_word(slot, layout.SLOT_BUSY_RECV))
+        self._sbusy, self._rbusy = self._busy
         self._update_fenced()
 
     def _update_fenced(self) -> bool:
@@ -543,7 +554,7 @@ class Channel:
         after ``close()``.  When this returns the message is committed: it will
         be received even if this process dies the next instant.
         """
-        if self._sfast and type(data) is bytes:
+        if self._sfast and type(data) is bytes and (timeout is None or _plain_timeout(timeout)):
             n = len(data)
             cap = self._cap
             head = self._head
@@ -552,7 +563,7 @@ class Channel:
             end = off + _HDR + n
             if end <= cap and head + size - self._stail <= cap:
                 w = self._w
-                busy = self._busy[0]
+                busy = self._sbusy
                 w[busy] = 1
                 if w[_SEND_OWNER_W] == self._ident:
                     d = self._d
@@ -743,14 +754,14 @@ class Channel:
         message is consumed when this returns; if this process dies while
         copying it out, the message is delivered again to the next receiver.
         """
-        if self._rfast:
+        if self._rfast and (timeout is None or _plain_timeout(timeout)):
             tail = self._rtail
             head = self._rhead
             if tail == head:
                 head = self._rhead = self._w[_HEAD_W]
             if tail != head:
                 w = self._w
-                busy = self._busy[1]
+                busy = self._rbusy
                 w[busy] = 1
                 if w[_RECV_OWNER_W] == self._ident:
                     cap = self._cap
@@ -761,7 +772,8 @@ class Channel:
                     size = (n + _PAD) & _MASK
                     if (pos == tail and check == n ^ _TAG and end <= cap
                             and tail + size <= head):
-                        data = bytes(d[off + _HDR:end])
+                        start = self._doff + off + _HDR  # slicing the mmap makes bytes at once
+                        data = self._mm[start:start + n]
                         tail += size
                         w[_TAIL_W] = tail
                         w[busy] = 0
@@ -863,6 +875,8 @@ class Channel:
         ``_read_frame`` (which raises for a bad one).
         """
         d = self._d
+        mm = self._mm
+        doff = self._doff
         cap = self._cap
         append = out.append
         while tail != head and len(out) < max_items:
@@ -872,7 +886,8 @@ class Channel:
             end = off + _HDR + n
             if pos != tail or check != n ^ _TAG or end > cap or size > head - tail:
                 break
-            append(bytes(d[off + _HDR:end]))
+            start = doff + off + _HDR
+            append(mm[start:start + n])
             tail += size
         return tail
 

@@ -245,10 +245,12 @@ def check_control(words: memoryview, geometry: Geometry) -> None:
     with at most ``capacity`` bytes between them; owners must name a slot of
     the table; counts cannot exceed the table; slots must hold plausible pids.
     """
-    head, tail = words[HEAD], words[TAIL]
+    # Live peers move both positions while this runs, so TAIL is read before
+    # and after HEAD: the true TAIL at the moment HEAD was read lies between.
+    tail, head, tail_after = words[TAIL], words[HEAD], words[TAIL]
     if head % FRAME_ALIGN or tail % FRAME_ALIGN:
         raise CorruptChannel(f"HEAD {head} or TAIL {tail} is not {FRAME_ALIGN}-aligned")
-    if not 0 <= head - tail <= geometry.capacity:
+    if not tail <= tail_after or head < tail or head - tail_after > geometry.capacity:
         raise CorruptChannel(
             f"HEAD {head} - TAIL {tail} outside 0..capacity {geometry.capacity}"
         )

@@ -95,3 +95,18 @@ def process_of(tid: int) -> int | None:
         return None
     return None
 
+
+def maps_object(pid: int, device: int, inode: int) -> bool:
+    """Return whether process ``pid`` has the file (``device``, ``inode``) mapped.
+
+    Where /proc is missing the answer is True: nothing can be proven.
+    """
+    if not os.path.isdir(_PROC):
+        return True
+    wanted = f"{os.major(device):02x}:{os.minor(device):02x} {inode} ".encode()
+    try:
+        with open(f"{_PROC}/{pid}/maps", "rb") as handle:
+            return any(wanted in line for line in handle)
+    except OSError:
+        return False
+

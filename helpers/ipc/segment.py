@@ -22,8 +22,8 @@ from helpers.ipc.robust_mutex import initialise as initialise_mutex
 MUTEXES = (layout.SEND_MUTEX, layout.RECV_MUTEX, layout.TABLE_MUTEX)
 #: how long an attacher waits for a creator caught between O_EXCL and its lock.
 SETTLE = 1.0
-#: base grace for a table-lock holder that is not a peer yet (it is claiming a slot).
-HOLDER_GRACE = 0.02
+#: how long a table-lock holder that maps the segment but is not a peer yet may keep it.
+HOLDER_GRACE = 2.0
 
 
 def boot_id() -> bytes:
@@ -74,15 +74,19 @@ def read_geometry(fd: int, name: str, info: os.stat_result) -> layout.Geometry:
     return geometry
 
 
-def validate(mv: memoryview, words: memoryview, base: int,
-             geometry: layout.Geometry) -> layout.Geometry:
-    """Check the live mutexes and control words; return the geometry (reset after a reboot)."""
+def validate(mv: memoryview, words: memoryview, base: int, geometry: layout.Geometry,
+             info: os.stat_result) -> layout.Geometry:
+    """Check the live mutexes and control words; return the geometry (reset after a reboot).
+
+    ``info`` is the backing object's ``fstat``, to recognise the processes
+    that have it mapped.
+    """
     for offset in MUTEXES:
         if mutex_kind(mv, offset) != geometry.mutex_kind:
             raise CorruptChannel(
                 f"mutex at offset {offset} is not the robust shared mutex the header describes"
             )
-        check_lock_holder(mv, words, offset, geometry)
+        check_lock_holder(mv, words, offset, geometry, info)
     boot = boot_id()
     if geometry.boot_id != boot:
         geometry = reset_after_reboot(mv, words, base, geometry, boot)
@@ -91,18 +95,25 @@ def validate(mv: memoryview, words: memoryview, base: int,
 
 
 def check_lock_holder(mv: memoryview, words: memoryview, offset: int,
-                      geometry: layout.Geometry) -> None:
+                      geometry: layout.Geometry, info: os.stat_result) -> None:
     """Raise ``CorruptChannel`` unless the mutex at ``offset`` is free or held by a peer.
 
     Only peers enter a side, so only a peer can hold the send or receive
     lock.  A process that is not in the peer table yet may hold the table
-    lock while it claims its slot (a scan of the table), so such a holder
-    gets a grace time in proportion to the table to let go.  A word that
-    never changes was not written by a lock, and waiting on it would never
+    lock while it claims its slot; it has the segment mapped, so such a
+    holder gets ``HOLDER_GRACE`` seconds to let go (it may be preempted on
+    a busy machine).  A holder that does not even map the segment, or a word
+    that never changes, was not written by a lock: waiting on it would never
     end.
     """
-    word = int.from_bytes(mv[offset:offset + 4], "little")
-    problem = layout.check_lock_word(word)
+    for _ in range(1000):  # bounded: a word that keeps changing is a busy lock, not stale
+        word = int.from_bytes(mv[offset:offset + 4], "little")
+        problem = layout.check_lock_word(word)
+        # The owner may have died between reading the word and looking for the
+        # thread: the kernel rewrites the word before the thread disappears, so
+        # only a word that is still the same afterwards is stale.
+        if not problem or int.from_bytes(mv[offset:offset + 4], "little") == word:
+            break
     if problem:
         raise CorruptChannel(f"mutex at offset {offset}: {problem}")
     tid = word & layout.FUTEX_TID_MASK
@@ -114,12 +125,13 @@ def check_lock_holder(mv: memoryview, words: memoryview, offset: int,
     holder = liveness.process_of(tid)
     if holder is None or holder in peers or holder == os.getpid():
         return
-    grace = HOLDER_GRACE + 20e-6 * geometry.max_peers if offset == layout.TABLE_MUTEX else 0
-    deadline = time.monotonic() + grace
+    claiming = offset == layout.TABLE_MUTEX and liveness.maps_object(holder, info.st_dev,
+                                                                     info.st_ino)
+    deadline = time.monotonic() + (HOLDER_GRACE if claiming else 0)
     while time.monotonic() < deadline:
         if int.from_bytes(mv[offset:offset + 4], "little") != word:
             return
-        time.sleep(0.002)
+        time.sleep(0.001)
     raise CorruptChannel(
         f"mutex at offset {offset} is held by thread {tid} of process {holder}, "
         "which is not a peer of this channel"

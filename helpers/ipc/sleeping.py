@@ -5,7 +5,7 @@ side bumps (and wakes) after making progress.  Sleeps are cut into slices
 and the caller re-checks its real condition after each one, for three
 reasons: signal handlers must run, a deadline must be kept, and a peer killed
 between making progress and waking the sleepers must not leave them asleep
-for ever.  The slice is ``RECHECK`` (50 ms) when the kernel's barrier makes
+for ever.  The slice is ``RECHECK`` (20 ms) when the kernel's barrier makes
 missed wakes impossible, so an idle channel costs one short wake-up per slice
 and a dead peer's missed wake costs at most one slice; it is ``SHORT_SLICE``
 when there is no barrier and a missed wake is possible.  Without futexes
@@ -18,7 +18,7 @@ import time
 
 from helpers.ipc import futex
 
-RECHECK = 0.05
+RECHECK = 0.02
 SHORT_SLICE = 0.001
 MASK32 = 0xFFFFFFFF
 

@@ -398,8 +398,12 @@ def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]
 
 
 def leftovers() -> list[str]:
-    """Return objects of this run still in /dev/shm or the temporary directory."""
-    prefix = names.run_prefix()
+    """Return objects this process made that are still in /dev/shm or the temporary directory.
+
+    Only this process's names count: other processes of the same run (test
+    workers beside it) may have objects of their own open at this moment.
+    """
+    prefix = f"{names.run_prefix()}{os.getpid()}."
     found = []
     for directory in ("/dev/shm", tempfile.gettempdir()):
         try:

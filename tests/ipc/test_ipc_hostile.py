@@ -1,0 +1,223 @@
+"""Hostile segments: corrupt headers, truncation by a third party, foreign owners and modes."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Iterator
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from helpers.ipc import (
+    Channel,
+    ChannelPermissionError,
+    CorruptChannel,
+    hostile,
+    layout,
+    liveness,
+    procs,
+)
+from helpers.ipc.naming import fresh_name
+
+
+class Image(tuple):
+    """(image bytes, data offset); shown short, so failures stay readable."""
+
+    def __repr__(self) -> str:
+        return f"<channel image of {len(self[0])} bytes>"
+
+
+@pytest.fixture(scope="module")
+def template() -> Iterator[tuple[bytes, int]]:
+    """Return (image, data offset) of a real file channel holding two messages."""
+    path = fresh_name("file", "template")
+    channel = Channel.create(path, 1024, backend="file", max_peers=4)
+    try:
+        channel.send(b"first")
+        channel.send(b"second")
+        data_offset = os.fstat(channel.fileno()).st_size - channel.capacity
+        channel.close()
+        with open(path, "rb") as handle:
+            image = handle.read()
+    finally:
+        os.unlink(path)
+    yield Image((image, data_offset))
+
+
+@pytest.fixture
+def target_path() -> Iterator[str]:
+    """Return a path for mutated images, removed after the test."""
+    path = fresh_name("file", "hostile")
+    yield path
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+mutations = st.one_of(
+    st.builds(
+        hostile.Mutation,
+        target=st.sampled_from(sorted(hostile.FIELDS)),
+        value=st.one_of(st.sampled_from(hostile.EDGE_VALUES), st.integers(0, (1 << 64) - 1)),
+        fix_crc=st.booleans(),
+    ),
+    st.builds(
+        hostile.Mutation,
+        target=st.just("bytes"),
+        value=st.binary(min_size=1, max_size=64),
+        offset=st.integers(0, 8191),
+        fix_crc=st.booleans(),
+    ),
+    st.builds(
+        hostile.Mutation,
+        target=st.just("magic"),
+        value=st.just(layout.MAGIC),
+        size_delta=st.sampled_from([-4096, -8, -1, 1, 8, 4096]),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=mutations)
+def test_hostile_header_gives_corrupt_channel_or_a_working_channel(
+        template: tuple[bytes, int], target_path: str, mutation: hostile.Mutation) -> None:
+    image, data_offset = template
+    outcome = hostile.attempt(target_path, hostile.apply(image, mutation, data_offset))
+    assert outcome in ("corrupt", "accepted"), mutation.describe()
+
+
+@pytest.mark.parametrize(
+    ("target", "value"),
+    [("magic", b"notchan!"), ("version", 2), ("capacity", 0), ("capacity", 1 << 40),
+     ("data_offset", 0), ("total_size", 1 << 50), ("max_peers", 0), ("max_peers", 5000),
+     ("flags", 0x80), ("HEAD", 17), ("TAIL", 1 << 40), ("SEND_OWNER", 0xFFFF),
+     ("SENDERS", 10_000), ("table_mutex_kind", 0), ("table_mutex_lock", 0x80000000),
+     ("table_mutex_lock", 0x3FFFFFF0), ("slot0_ident", (123 << 16) | 3),
+     ("owner_uid", 4242)],
+)
+def test_each_broken_field_is_named(template: tuple[bytes, int], target_path: str,
+                                    target: str, value: int | bytes) -> None:
+    image, data_offset = template
+    mutated = hostile.apply(image, hostile.Mutation(target, value), data_offset)
+    with open(target_path, "wb") as handle:
+        handle.write(mutated)
+    os.chmod(target_path, 0o600)
+    with pytest.raises(CorruptChannel):
+        Channel.attach(target_path, backend="file")
+
+
+def test_garbage_frame_is_corrupt_not_delivered(template: tuple[bytes, int],
+                                                target_path: str) -> None:
+    image, data_offset = template
+    mutated = hostile.apply(image, hostile.Mutation("first_frame", b"\xff" * 16), data_offset)
+    with open(target_path, "wb") as handle:
+        handle.write(mutated)
+    os.chmod(target_path, 0o600)
+    channel = Channel.attach(target_path, backend="file")
+    try:
+        with pytest.raises(CorruptChannel, match="frame at position"):
+            channel.recv(timeout=0)
+    finally:
+        channel.close()
+
+
+def test_a_file_channel_keeps_its_messages_across_a_reattach(template: tuple[bytes, int],
+                                                              target_path: str) -> None:
+    image, _ = template
+    with open(target_path, "wb") as handle:
+        handle.write(image)
+    os.chmod(target_path, 0o600)
+    channel = Channel.attach(target_path, backend="file")
+    try:
+        assert [channel.recv(timeout=1), channel.recv(timeout=1)] == [b"first", b"second"]
+    finally:
+        channel.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+def test_segment_of_another_user_is_refused() -> None:
+    with Channel.create(fresh_name("shm", "foreign"), 4096) as channel:
+        os.fchown(channel.fileno(), 65534, 65534)
+        with pytest.raises(ChannelPermissionError, match="belongs to uid 65534"):
+            Channel.attach(channel.name)
+
+
+def test_world_writable_segment_is_refused() -> None:
+    with Channel.create(fresh_name("shm", "mode"), 4096) as channel:
+        os.fchmod(channel.fileno(), 0o666)
+        with pytest.raises(ChannelPermissionError, match="anyone may write"):
+            Channel.attach(channel.name)
+
+
+def _send_after_truncation(peer_name: str, backend: str) -> str:
+    channel = Channel.attach(peer_name, backend=backend)
+    fd = os.open(f"/proc/self/fd/{channel.fileno()}", os.O_RDWR)
+    os.ftruncate(fd, 4096)  # a third party would do the same through the name
+    os.close(fd)
+    channel.send(b"x" * 2000, timeout=1)  # touches the ring past the new end
+    return "survived"
+
+
+@pytest.mark.parametrize("backend", ["shm", "file"])
+def test_truncation_by_a_third_party_is_sigbus_on_shm_and_file(backend: str) -> None:
+    """Only a sealed memfd prevents this; for shm and file the mode 0600 is the defence."""
+    with Channel.create(fresh_name(backend, "trunc"), 1 << 16, backend=backend) as channel:
+        size = os.fstat(channel.fileno()).st_size
+        child = procs.spawn(_send_after_truncation, channel.name, backend)
+        try:
+            assert child.wait(timeout=20) == "SIGBUS"
+            with pytest.raises(CorruptChannel, match="backing object has 4096"):
+                Channel.attach(channel.name, backend=backend)
+        finally:
+            child.close()
+            # This process maps it too: give the size back before close() touches it.
+            os.ftruncate(channel.fileno(), size)
+
+
+def test_memfd_refuses_truncation_and_keeps_working() -> None:
+    with Channel.create(fresh_name("memfd"), 1 << 16, backend="memfd") as channel:
+        fd = os.open(f"/proc/self/fd/{channel.fileno()}", os.O_RDWR)
+        try:
+            with pytest.raises(OSError) as raised:
+                os.ftruncate(fd, 4096)
+        finally:
+            os.close(fd)
+        assert raised.value.errno == errno.EPERM
+        channel.send(b"x" * 2000)
+        assert channel.recv(timeout=1) == b"x" * 2000
+
+
+@pytest.mark.parametrize(
+    ("word", "real"),
+    [(0, True), (layout.FUTEX_OWNER_DIED, True),
+     (layout.FUTEX_OWNER_DIED | layout.FUTEX_WAITERS, True), ("this process", True),
+     (layout.FUTEX_WAITERS, False), (0x3FFFFFF0, False)],
+)
+def test_lock_word_states_left_by_the_kernel_are_accepted(word: int | str, real: bool) -> None:
+    """After a robust owner dies the kernel leaves OWNER_DIED with no thread id."""
+    value = os.getpid() if word == "this process" else word
+    assert (layout.check_lock_word(value) is None) == real
+
+
+def test_table_lock_held_by_an_unrelated_live_process_is_corrupt(
+        template: tuple[bytes, int], target_path: str) -> None:
+    """Process 1 exists but does not map the segment: it cannot be claiming a slot."""
+    image, data_offset = template
+    mutated = hostile.apply(image, hostile.Mutation("table_mutex_lock", 1), data_offset)
+    with open(target_path, "wb") as handle:
+        handle.write(mutated)
+    os.chmod(target_path, 0o600)
+    started = time.monotonic()
+    with pytest.raises(CorruptChannel, match="not a peer"):
+        Channel.attach(target_path, backend="file")
+    assert time.monotonic() - started < 1.0
+
+
+def test_mapping_check_recognises_the_processes_of_a_channel() -> None:
+    with Channel.create(fresh_name("shm", "maps"), 4096) as channel:
+        info = os.fstat(channel.fileno())
+        assert liveness.maps_object(os.getpid(), info.st_dev, info.st_ino)
+        assert not liveness.maps_object(1, info.st_dev, info.st_ino)
