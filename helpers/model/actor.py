@@ -39,8 +39,9 @@ from helpers.model.flags import PREFIXES, words
 #: choices (top down from below the stack) never come near, high enough to
 #: miss the program and its heap.
 CANDIDATES = (1 << 44, 1 << 40, 1 << 36)
-#: A length this large fails before munmap(2) looks at any page.
-HUGE = 1 << 46
+#: A length larger than any user address space (even with 5-level page tables):
+#: mmap(2) and munmap(2) refuse it before they look at a single page.
+HUGE = 1 << 60
 #: How long the actor waits for its child to answer one step.
 CHILD_TIMEOUT_S = 5.0
 PR_SET_PDEATHSIG = 1
@@ -523,8 +524,12 @@ def main(config: dict[str, Any], read_fd: int = 0, write_fd: int = 1,
 
     The window is reserved and the code paths of a step are run once before
     the wait, so that a started actor answers its first step at full speed.
+    Nothing is written before the word to go (not even a failure), because
+    until then the pipe belongs to the actor that is running.
     """
     code = 0
+    failure: BaseException | None = None
+    actor: Actor | None = None
     try:
         os.setpgid(0, 0)
         _die_with_parent()
@@ -533,11 +538,16 @@ def main(config: dict[str, Any], read_fd: int = 0, write_fd: int = 1,
             ptrace(siginfo.PTRACE_TRACEME, 0, None, None)
         actor = Actor(config)
         json.loads(json.dumps(actor.snapshot((1 << actor.arena_pages) - 1, {})))
+    except BaseException as exc:
+        failure = exc
+    try:
         if go_fd is not None:
             started = os.read(go_fd, 1)
             os.close(go_fd)
             if not started:
                 return
+        if failure is not None or actor is None:
+            raise RuntimeError(f"setting up failed: {failure!r}")
         write_line(write_fd, {"ready": actor.base, "page_size": actor.page_size})
         actor.serve(read_fd, write_fd)
     except BaseException as exc:

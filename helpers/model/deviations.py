@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from helpers.model import rules, steps
-from helpers.model.space import Model, Obj
+from helpers.model.space import Model
+from helpers.model.state import Obj
 
 
 class TailKeptOnGrowth(Model):

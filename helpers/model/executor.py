@@ -77,19 +77,11 @@ class Executor:
         self._collect_end()
         answer = self._send({"spawn": self.config})
         if "ready" not in answer:
-            if "harness" in answer:  # the actor said why, then the zygote reported its end
-                self._read_end()
             self.close()
             raise ExecutorBroken(f"the actor did not start: {answer}")
         self.running = True
         self.base = answer["ready"]
         return self.base
-
-    def _read_end(self) -> None:
-        proc = self._zygote()
-        assert proc.stdout is not None
-        with contextlib.suppress(TimeoutError):
-            read_line(proc.stdout.fileno(), time.monotonic() + self.timeout)
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """Send one step (or peek) to the actor and return its answer, or ``{"end": ...}``."""

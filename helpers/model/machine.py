@@ -45,6 +45,27 @@ def _accessible(session: Session, kind: str, *, backed: bool = False
     return found
 
 
+def _tails(session: Session) -> list[tuple[int, int, int, bool]]:
+    """Return ``(proc, page, end of file in page, writable)`` for readable pages holding an end.
+
+    Only pages where the file ends before the page does: there is a tail to touch.
+    """
+    model = session.model
+    if model is None:
+        return []
+    size = model.page_size
+    found = []
+    for proc, state in sorted(model.procs.items()):
+        for p, page in sorted(state.pages.items()):
+            obj = page.obj
+            if obj is None or obj.kind == "anon" or not page.prot - {"EXEC"}:
+                continue
+            edge = obj.size - page.pgoff * size
+            if 0 <= edge < size and obj.size % size:
+                found.append((proc, p, edge, "WRITE" in page.prot))
+    return found
+
+
 def _has_hole(session: Session) -> bool:
     """Return whether the executor's reservation has an unmapped page (munmap made it)."""
     model = session.model
@@ -185,6 +206,21 @@ def build(session: Session, *, time_budget: float | None = None
             proc, pages = _pick(data, _accessible(session, "store", backed=True))
             value = data.draw(geometry.values, label="value")
             session.run(steps.Store(addr=geometry.touch(data, pages), value=value, proc=proc))
+
+        @precondition(lambda self: bool(_tails(session)))
+        @rule(data=st.data())
+        def touch_tail(self, data: st.DataObject) -> None:
+            # mmap(2): the rest of the last page reads as zero, and what is stored
+            # there never reaches the file; the check is on the bytes after the step.
+            proc, page, edge, writable = data.draw(st.sampled_from(_tails(session)),
+                                                   label="tail")
+            addr = page * geometry.page_size + data.draw(
+                st.integers(edge, geometry.page_size - 1), label="offset past end of file")
+            if writable and data.draw(st.booleans(), label="store"):
+                value = data.draw(geometry.values, label="value")
+                session.run(steps.Store(addr=addr, value=value, proc=proc))
+            else:
+                session.run(steps.Load(addr=addr, proc=proc))
 
         @precondition(lambda self: session.child_alive or _has_hole(session))
         @rule(step=st.one_of(geometry.loads(), geometry.stores()))

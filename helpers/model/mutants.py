@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from helpers.model import rules
 from helpers.model.results import Result
-from helpers.model.space import Handle, Model, Obj, Page
+from helpers.model.space import Model
+from helpers.model.state import Handle, Obj, Page
 
 
 class PrivateWritesReachFile(Model):

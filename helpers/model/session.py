@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from helpers import names
+from helpers import libc, names
 from helpers.model import compare, maps
 from helpers.model.deviations import KNOWN, Deviation
 from helpers.model.executor import Executor, ExecutorBroken
@@ -67,9 +67,8 @@ class _Problem:
 
 
 def _cleanup(executor: Executor, directory: str, shm: set[str]) -> None:
+    """Stop the executor and remove every object the session made (also at exit)."""
     executor.close()
-    from helpers import libc
-
     for name in list(shm):
         with contextlib.suppress(OSError):
             libc.shm_unlink(name)
@@ -132,13 +131,7 @@ class Session:
         try:
             self.executor.finish()
         finally:
-            from helpers import libc
-
-            for real in self._life_shm.values():
-                with contextlib.suppress(OSError):
-                    libc.shm_unlink(real)
-                self._shm.discard(real)
-            shutil.rmtree(self._life_dir, ignore_errors=True)
+            self._drop_life_objects()
 
     def close(self) -> None:
         """End the session and remove everything it created."""
@@ -236,8 +229,7 @@ class Session:
         return observed
 
     def _drop_life_objects(self) -> None:
-        from helpers import libc
-
+        """Remove the shm objects and files of the life that just ended."""
         for real in self._life_shm.values():
             with contextlib.suppress(OSError):
                 libc.shm_unlink(real)
@@ -300,8 +292,13 @@ class Session:
             obj = model.objects[oid]
             ident = self.identities.by_oid.get(oid)
             got = answer["f"].get(ident) if ident else None
-            text = f"{label(oid)}: the model has {obj.size} bytes"
-            text += f", the platform {got[0]}" if got else ", the platform does not know it"
+            if got is None:
+                text = f"{label(oid)}: the platform does not know this object"
+            elif got[0] == obj.size:
+                text = f"bytes of {label(oid)} differ (both {obj.size} bytes long)"
+            else:
+                text = (f"{label(oid)} is {obj.size} bytes long in the model, "
+                        f"{got[0]} on the platform")
             problems.append(_Problem(text, {"peek": "file", "ident": ident} if got else None,
                                      bytes(obj.cache[:obj.size])))
         states = answer["s"]

@@ -39,6 +39,8 @@ class Step:
                 continue
             if f.name in _HEX_FIELDS and isinstance(value, int):
                 parts.append(f"{f.name}={value:#x}")
+            elif isinstance(value, int):
+                parts.append(f"{f.name}={_number(value)}")
             else:
                 parts.append(f"{f.name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -50,6 +52,13 @@ class Step:
 
     def _call(self) -> str:
         return repr(self)
+
+
+def _number(value: int) -> str:
+    """Return ``value`` as Python source, a huge power of two as ``1 << 62``."""
+    if value >= 1 << 32 and value & (value - 1) == 0:
+        return f"1 << {value.bit_length() - 1}"
+    return repr(value)
 
 
 def _where(addr: int | None) -> str:
@@ -73,7 +82,8 @@ class Mmap(Step):
     offset: int = 0
 
     def _call(self) -> str:
-        return (f"mmap({_where(self.addr)}, {self.length}, {c_spelling(self.prot, 'prot')}, "
+        return (f"mmap({_where(self.addr)}, {_number(self.length)}, "
+                f"{c_spelling(self.prot, 'prot')}, "
                 f"{c_spelling(self.flags, 'map')}, {_fd(self.handle)}, {self.offset})")
 
 
@@ -86,7 +96,7 @@ class Munmap(Step):
     length: int
 
     def _call(self) -> str:
-        return f"munmap({_where(self.addr)}, {self.length})"
+        return f"munmap({_where(self.addr)}, {_number(self.length)})"
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -99,7 +109,8 @@ class Mprotect(Step):
     prot: str
 
     def _call(self) -> str:
-        return f"mprotect({_where(self.addr)}, {self.length}, {c_spelling(self.prot, 'prot')})"
+        return (f"mprotect({_where(self.addr)}, {_number(self.length)}, "
+                f"{c_spelling(self.prot, 'prot')})")
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -112,7 +123,7 @@ class Msync(Step):
     flags: str
 
     def _call(self) -> str:
-        return f"msync({_where(self.addr)}, {self.length}, {c_spelling(self.flags, 'ms')})"
+        return f"msync({_where(self.addr)}, {_number(self.length)}, {c_spelling(self.flags, 'ms')})"
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

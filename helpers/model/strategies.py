@@ -1,14 +1,16 @@
 """Hypothesis strategies for steps, biased towards the edges the man pages talk about.
 
-Values do not depend on the model's state (a step names pages, handles and
-names, whatever exists), so that hypothesis can delete and simplify steps
-freely while shrinking; a step on something that does not exist is itself a
-case the model predicts (``EBADF``, ``ENOENT``, ``SIGSEGV``).  Sizes cluster
-round page boundaries and the tail of a short file (100 and 300 bytes, one
-page plus a little); addresses are mostly page aligned, sometimes not.
-Ranges that create or remove mappings stay inside the executor's window.
+Two kinds.  State-free strategies (``mmaps``, ``ranges``, ``ftruncates``,
+...) name pages, handles and names whatever exists, so hypothesis can delete
+and simplify steps freely while shrinking; a step on something that does
+not exist is itself a case the model predicts (``EBADF``, ``ENOENT``,
+``SIGSEGV``).  State-aware ones (``sensible_mmap``, ``sensible_range``,
+``sensible_resize``, ``touch``), drawn through ``st.data()``, look at the
+model to aim at what exists: an open handle, a mapped page, the page that
+holds a file's end.  Sizes cluster round page boundaries and the tail of a
+short file; addresses are mostly page aligned, sometimes not.  Ranges that
+create or remove mappings stay inside the executor's window.
 """
-
 from __future__ import annotations
 
 from typing import Any
@@ -189,7 +191,7 @@ class Geometry:
         starts = sorted({q for p in mapped for q in (p, p + 1)} & set(range(self.window_pages)))
         page = data.draw(st.sampled_from(starts or [0]), label="first page")
         length = data.draw(st.integers(1, 4), label="pages") * self.page_size
-        addr, length = self._clamped(page, 0, length)
+        addr, length = self._clamped(page, data.draw(self.deltas, label="off by"), length)
         kind = data.draw(st.sampled_from(("mprotect", "munmap", "msync")), label="call")
         if kind == "mprotect":
             prot = data.draw(st.sampled_from(PROTS), label="prot")
@@ -222,12 +224,12 @@ class Geometry:
     def touch(self, data: st.DataObject, pages: dict[int, Any]) -> int:
         """Return an arena offset drawn inside one of ``pages`` (index -> model page).
 
-        In the page that holds a file's end, offsets round the end of file
-        are drawn as often as the others: the tail of the last page is where
-        the man pages have most to say.
+        Two accesses in three go to a page that holds a file's end, at an
+        offset round the end of file half of the time: the tail of the last
+        page is where the man pages have most to say.
         """
         edges = {p: edge for p, page in pages.items() if (edge := self._edge(page)) is not None}
-        if edges and data.draw(st.booleans(), label="at an end of file"):
+        if edges and data.draw(st.sampled_from((True, True, False)), label="at an end of file"):
             page = data.draw(st.sampled_from(sorted(edges)), label="page")
             edge = edges[page]
             near = sorted({max(edge - 1, 0), edge, min(edge + 1, self.page_size - 1),

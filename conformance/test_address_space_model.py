@@ -1,0 +1,78 @@
+"""The address space as the man pages describe it, against the real kernel, step by step.
+
+A hypothesis state machine drives sequences of mmap, munmap, mprotect, msync,
+ftruncate, pwrite, loads and stores, fork, shm_open, shm_unlink, open and
+close through a step executor, and after every step compares the outcome
+(value, errno, signal with ``si_code``) and the state (``/proc/<pid>/maps``,
+the bytes of every page and every file) with the model in
+:mod:`helpers.model.space`.  A disagreement fails the check with the minimal
+sequence as a program that replays it.
+
+``MMAPCHECK_MODEL_DEPTH=deep`` (``tox -e deep``) searches ten thousand
+sequences and writes ``reports/out/model.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from helpers.model import profiles, rules
+from helpers.model.deviations import KNOWN, Deviation
+from helpers.model.figures import write_model_json
+from helpers.model.replay import replay
+from helpers.model.search import search
+from helpers.model.session import Disagreement, Session
+
+
+@pytest.fixture(scope="module")
+def model_session() -> Iterator[Session]:
+    """Return one session (one executor) for every sequence of this module."""
+    with Session() as session:
+        yield session
+
+
+@pytest.fixture
+def record_figures(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
+    """Return a function that adds figures to the report's model section, where it can."""
+    try:
+        report = request.getfixturevalue("report_figures")
+    except pytest.FixtureLookupError:  # run without the suite's plugin
+        return lambda data: None
+    return lambda data: report("model", data)
+
+
+DEPTH = profiles.depth()
+
+
+@pytest.mark.claim(*rules.RULES)
+@pytest.mark.timeout(profiles.TIMEOUTS[DEPTH])
+def test_address_space_agrees_with_the_man_pages(
+        model_session: Session, record_figures: Callable[[dict[str, Any]], None]) -> None:
+    """Every step's outcome and the state after it are what the man pages say."""
+    chosen = profiles.for_depth(DEPTH)
+    try:
+        search(model_session, DEPTH)
+    finally:
+        figures = model_session.stats.figures(
+            depth=DEPTH, max_examples=chosen.max_examples,
+            steps_per_sequence=chosen.stateful_step_count,
+            time_budget_s=profiles.TIME_BUDGETS[DEPTH], derandomize=chosen.derandomize,
+            filesystems=dict(model_session.platform.filesystems))
+        record_figures(figures)
+        if DEPTH == "deep":
+            write_model_json(figures)
+
+
+def _deviation_params() -> list[Any]:
+    return [pytest.param(d, id=d.id, marks=[
+        pytest.mark.claim(d.entry),
+        pytest.mark.xfail(strict=True, raises=Disagreement, reason=d.summary)]) for d in KNOWN]
+
+
+@pytest.mark.parametrize("deviation", _deviation_params())
+def test_known_deviation_still_present(deviation: Deviation) -> None:
+    """The platform still breaks the rule; the day it is fixed this passes and turns red."""
+    replay(list(deviation.example), deviations=(), verbose=False)
