@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from helpers.ipc import layout
 from helpers.ipc.channel import Channel
 from helpers.ipc.errors import ChannelError, CorruptChannel
+from helpers.ipc.naming import fresh_name
 
 #: name -> (byte offset, size in bytes) of every field a mutation may target.
 FIELDS: dict[str, tuple[int, int]] = {
@@ -60,6 +61,26 @@ class Mutation:
         where = f"@{self.offset}" if self.target == "bytes" else ""
         return (f"{self.target}{where}={shown} fix_crc={self.fix_crc} "
                 f"size_delta={self.size_delta}")
+
+
+def channel_image(messages: tuple[bytes, ...], *, max_peers: int,
+                  tag: str = "template") -> tuple[bytes, int]:
+    """Return (bytes, data offset) of a real, closed file channel holding ``messages``.
+
+    The image is what hostile headers are cut from: a genuine channel, so a
+    mutation that changes nothing must still attach and work.
+    """
+    path = fresh_name("file", tag)
+    channel = Channel.create(path, 1024, backend="file", max_peers=max_peers)
+    try:
+        for message in messages:
+            channel.send(message)
+        data_offset = os.fstat(channel.fileno()).st_size - channel.capacity
+        channel.close()
+        with open(path, "rb") as handle:
+            return handle.read(), data_offset
+    finally:
+        os.unlink(path)
 
 
 def apply(image: bytes, mutation: Mutation, data_offset: int) -> bytes:

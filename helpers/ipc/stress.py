@@ -333,20 +333,6 @@ def run_chaos(seconds: float, producers: int, consumers: int, log: Log,
 # ---------------------------------------------------------------------- fuzz
 
 
-def _template() -> tuple[bytes, int]:
-    path = fresh_name("file", "fuzz-template")
-    channel = Channel.create(path, 1024, backend="file", max_peers=8)
-    try:
-        channel.send(b"first")
-        channel.send(b"second message")
-        data_offset = os.fstat(channel.fileno()).st_size - channel.capacity
-        channel.close()
-        with open(path, "rb") as handle:
-            return handle.read(), data_offset
-    finally:
-        os.unlink(path)
-
-
 def _fuzz_worker(image: bytes, data_offset: int, seed: int, start: int, stop: int,
                  cursor: memoryview, path: str) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
@@ -359,7 +345,8 @@ def _fuzz_worker(image: bytes, data_offset: int, seed: int, start: int, stop: in
 
 def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]:
     """Attach to ``count`` hostile images in child processes; return the outcome counts."""
-    image, data_offset = _template()
+    image, data_offset = hostile.channel_image((b"first", b"second message"), max_peers=8,
+                                               tag="fuzz-template")
     outcomes: Counter[str] = Counter()
     crashes: list[dict[str, Any]] = []
     area = mmap.mmap(-1, 8)

@@ -33,17 +33,7 @@ class Image(tuple):
 @pytest.fixture(scope="module")
 def template() -> Iterator[tuple[bytes, int]]:
     """Return (image, data offset) of a real file channel holding two messages."""
-    path = fresh_name("file", "template")
-    channel = Channel.create(path, 1024, backend="file", max_peers=4)
-    try:
-        channel.send(b"first")
-        channel.send(b"second")
-        data_offset = os.fstat(channel.fileno()).st_size - channel.capacity
-        channel.close()
-        with open(path, "rb") as handle:
-            image = handle.read()
-    finally:
-        os.unlink(path)
+    image, data_offset = hostile.channel_image((b"first", b"second"), max_peers=4)
     yield Image((image, data_offset))
 
 
