@@ -56,14 +56,16 @@ def _named(directory: Path, kind: str) -> list[Leftover]:
     return found
 
 
-def _sysv_segments() -> list[Leftover]:
+def _sysv_segments(keys: range | None = None) -> list[Leftover]:
+    """Return System V segments with a key in ``keys`` (the suite's whole range when None)."""
     found = []
     with contextlib.suppress(OSError):
         lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
         for line in lines:
             fields = line.split()
             key, shmid, cpid = int(fields[0]), fields[1], int(fields[6])
-            if key & _SYSV_KEY_MASK == _SYSV_KEY_TAG & 0xFFFFFFFF:
+            ours = key & _SYSV_KEY_MASK == _SYSV_KEY_TAG if keys is None else key in keys
+            if ours:
                 found.append(Leftover("sysv", shmid, f"{cpid}-?"))
     return found
 
@@ -117,27 +119,20 @@ def find(owner: str | None = None) -> list[Leftover]:
     if owner is not None:
         found = [f for f in found if f.owner == owner]
         base = names.sysv_key_base()
-        found += [s for s in _sysv_segments() if _key_in_range(s, base)]
+        found += _sysv_segments(range(base, base + 0x100))
         found += _processes(owner)
     else:
         found += _sysv_segments()
     return found
 
 
-def _key_in_range(segment: Leftover, base: int) -> bool:
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[1] == segment.ident:
-                return base <= int(fields[0]) < base + 0x100
-    return False
-
-
 def owner_alive(owner: str | None) -> bool:
     """Return whether the process that owns a run still exists."""
-    if not owner or (owner.endswith("-?") and owner.split("-")[0] == "0"):
+    if not owner:
         return False
     pid = int(owner.split("-")[0])
+    if pid <= 0:  # kill(0 or less) would address a process group, never an owner
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
