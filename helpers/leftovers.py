@@ -63,7 +63,7 @@ def _sysv_segments(keys: range | None = None) -> list[Leftover]:
         lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
         for line in lines:
             fields = line.split()
-            key, shmid, cpid = int(fields[0]), fields[1], int(fields[6])
+            key, shmid, cpid = int(fields[0]), fields[1], int(fields[4])
             ours = key & _SYSV_KEY_MASK == _SYSV_KEY_TAG if keys is None else key in keys
             if ours:
                 found.append(Leftover("sysv", shmid, f"{cpid}-?"))
