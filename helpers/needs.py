@@ -23,7 +23,7 @@ from helpers.catalogue import NEEDS
 from helpers.platform import user_namespaces_allowed
 
 
-class Missing(str, enum.Enum):
+class Missing(enum.StrEnum):
     """Why a need is not met: the platform cannot, or this run may not."""
 
     UNSUPPORTED = "unsupported"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from helpers.catalogue import LAYERS, Catalogue, Entry
@@ -156,7 +156,7 @@ def _warnings(raw: RawRun, catalogue: Catalogue) -> list[str]:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,

@@ -31,7 +31,7 @@ from reports.evidence import case_line, clip, failure_summary, probe_summary, sh
 from reports.raw import Case, Check
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """What a platform says about a catalogue entry; the values are the published names."""
 
     CONFIRMED = "confirmed"  #: every predicted case matched
