@@ -314,3 +314,20 @@ def test_a_report_of_observations_is_valid_report_2_and_split_across_platforms(
     row = entry["results"][1]["cases"][0]
     assert (row["case"], row["predicted"], row["observed"], row["matched"], row["central"]) \
         == ("touch", "SIGBUS", "ok", False, True)
+
+
+def test_findings_show_cases_where_they_hold_and_the_rerun_command(
+        tmp_path: Path, catalogue: Catalogue) -> None:
+    from reports import render_html, render_md
+
+    fingerprints = [{"kernel_release": "6.1.0"}, {"kernel_release": "5.4.0"}]
+    report = build.build(raw.read(_observation_run(tmp_path, fingerprints, ["SIGBUS", "ok"])),
+                         catalogue, [], generated="2025-01-01T00:00:00Z")
+    rerun = "python -m pytest conformance --mmapcheck-claim doc.empty-file"
+    markdown = render_md.render(report)
+    assert f"- rerun: `{rerun}`" in markdown
+    assert "| touch | libc | SIGBUS | ok | no | yes |  |" in markdown
+    assert "holds where kernel == 6.1.0, not where kernel == 5.4.0" in markdown
+    page = render_html.render(report)
+    assert rerun in page and "<table class=\"cases\">" in page
+    assert "<td>touch</td><td>libc</td><td>SIGBUS</td><td>ok</td><td>no</td>" in page
