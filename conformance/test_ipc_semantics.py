@@ -35,10 +35,11 @@ TOKEN = b"message"
 #: How long the empty pipe's read is left blocked, and the bound on "returns at once"
 #: (the catalogue's cases predict at most this many seconds for the mapping read).
 CUTOFF_S = 0.05
-#: Trials of the unsynchronised race: two CPUs racing 50000 increments each lose updates in
-#: nearly every trial, so "lost in at least one of five" is stable; none lost is undecided.
+#: Trials of the unsynchronised race: two processes that start together and race 100000
+#: increments each lose updates in nearly every trial, so "lost in at least one of five" is
+#: stable; none lost in any is undecided.
 RACE_TRIALS = 5
-RACE_INCREMENTS = 50_000
+RACE_INCREMENTS = 100_000
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ LAYERS = [pytest.param("libc", id="libc"),
 FILE_RUNS = {"sequential pass": 31, "random 64-byte reads": 41,
              "random 8-byte reads and writes": 15}
 ACCESSES = 1000
-TRANSPORT_RUNS = 13
+TRANSPORT_RUNS = 21
 TRANSPORTS = ["shared memory", "pipe", "FIFO", "POSIX message queue", "Unix socket"]
-MESSAGES = {64: 300, 1 << 20: 4}  # message size: messages per batch
+MESSAGES = {64: 200, 1 << 20: 4}  # message size: messages per batch
 SIZE_CASES = {"64": "small-messages", str(1 << 20): "large-messages"}
 #: Warm passes vary with the memory traffic of the rest of the machine, so they take many
 #: (cheap) runs; a cold run drops and re-reads the file, so it takes fewer.

@@ -317,8 +317,12 @@ def _declared(entry: Entry, checks: Sequence[Check], layer: str | None,
                                                    f"its condition: {holds}"), judged, found,
                              facts_.shown({**facts, "layer": layer}), holds)
         return Judgement(Verdict.QUALIFIED, clip(holds), judged, found, holds=holds)
+    # A side case that could not be observed or decided neither confirms nor refutes: say so.
+    open_side = _unique(f"side case {j.label()} {j.status}: {j.reason}" for j in judged
+                        if not j.central and j.status in ("unobservable", "undecided"))
     return Judgement(Verdict.CONFORMS if spec else Verdict.CONFIRMED,
-                     f"all {len(matched)} observed cases matched", judged)
+                     clip(f"all {len(matched)} observed cases matched"
+                          + (f"; {open_side}" if open_side else "")), judged)
 
 
 def _failed_note(checks: Sequence[Check]) -> str:

@@ -412,9 +412,17 @@ def pipe_versus_mapping(path: str, layer: str, token: bytes, cutoff: float) -> d
             "pipe_after_peer": piped.hex(), "mapping_after_peer": late.hex()}
 
 
-def _increment(addr: int, sem_addr: int | None, times: int, start: int) -> int:
+def _increment(addr: int, sem_addr: int | None, times: int, start: int, me: int) -> int:
     counter = ctypes.c_long.from_address(addr)
     read_exactly(start, 1, 5.0, "start signal")
+    # Both racers start together: each raises its own flag and waits for the other's, so
+    # the first cannot finish before the second is even running.
+    flags = (ctypes.c_long * 2).from_address(addr + 128)
+    flags[me] = 1
+    deadline = time.monotonic() + 5.0
+    while not flags[1 - me]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the other racer never started")
     if sem_addr is None:
         for _ in range(times):
             counter.value += 1  # a load, an add and a store: not atomic
@@ -432,15 +440,16 @@ def racing_increments(times: int, *, locked: bool) -> dict[str, Any]:
     """Two forked processes each add 1 to a shared counter ``times`` times, at once.
 
     With ``locked`` each increment is inside ``sem_wait``/``sem_post`` on a
-    process-shared semaphore.  Returns the final count and how many
+    process-shared semaphore.  The two start together (each waits, bounded,
+    until the other is running).  Returns the final count and how many
     increments were lost.
     """
     region = libc.mmap(0, PAGE, libc.PROT_READ | libc.PROT_WRITE,
                        libc.MAP_SHARED | libc.MAP_ANONYMOUS)
     sem = Semaphore.create(region + 64, 1) if locked else None
     start_r, start_w = os.pipe()
-    racers = [start_forked(_increment, region, sem.addr if sem else None, times, start_r)
-              for _ in range(2)]
+    racers = [start_forked(_increment, region, sem.addr if sem else None, times, start_r, me)
+              for me in range(2)]
     os.write(start_w, b"gg")
     done = [racer.result(timeout=20.0) for racer in racers]
     final = ctypes.c_long.from_address(region).value
