@@ -297,10 +297,11 @@ def _receive_runs(transport: _Transport, count: int, runs: int, done: int) -> li
     return intact
 
 
-def transports(kinds: list[str], sizes: dict[int, int], runs: int, layer: str) -> dict[str, Any]:
+def transports(kinds: list[str], sizes: dict[int, tuple[int, int]],
+               layer: str) -> dict[str, Any]:
     """Time moving batches of messages to a forked receiver, per transport and message size.
 
-    ``sizes`` maps message size to messages per batch.  Each transport has
+    ``sizes`` maps message size to (messages per batch, runs).  Each transport has
     one receiver for all its batches; the batches of the transports
     alternate, in an order that rotates from run to run.  A batch's time is
     the CPU time the sender and the receiver spent on it (so the time other
@@ -312,8 +313,8 @@ def transports(kinds: list[str], sizes: dict[int, int], runs: int, layer: str) -
     (all, or the check fails).
     """
     results: dict[str, Any] = {}
-    for size, count in sizes.items():
-        timed = _timed_batches(kinds, size, count, runs, layer)
+    for size, (count, runs) in sizes.items():
+        timed = _timed_batches(kinds, int(size), count, runs, layer)
         timed["messages"] = count
         results[str(size)] = timed
     return {"layer": layer,
