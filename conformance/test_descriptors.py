@@ -33,7 +33,7 @@ def test_any_open_descriptor_maps_even_zero(probe, prediction, sized_file, layer
         outcome = probe(map_with_fd, PAGE_SIZE, flags="MAP_SHARED", fd_kind=fd_kind, path=path)
     else:
         outcome = probe(pymmap_with_fd, PAGE_SIZE, fd_kind=fd_kind, path=path)
-    prediction.observe(f"fd-{fd_kind.replace('-1', 'minus-one')}", observe.result(outcome),
+    prediction.observe(f"fd-{fd_kind.replace('-1', 'minus-one')}", observe.succeeded(outcome),
                        layer=layer)
     if layer == "pymmap" and fd_kind == "-1":  # Python's own meaning of -1
         expected = "maps anonymous memory"
@@ -58,7 +58,7 @@ def test_anonymous_mapping_ignores_fd(probe, prediction, sized_file, flags, fd_k
                                       case):
     path = sized_file(PAGE_SIZE, fill=CONTENT)
     outcome = probe(map_with_fd, PAGE_SIZE, flags=flags, fd_kind=fd_kind, path=path)
-    prediction.observe(case, observe.result(outcome), instance=f"{flags}, fd {fd_kind}")
+    prediction.observe(case, observe.succeeded(outcome), instance=f"{flags}, fd {fd_kind}")
     assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
     if outcome.ok and "MAP_ANONYMOUS" in flags:  # the file's bytes never show through
         assert outcome.value["zero_filled"], outcome

@@ -153,7 +153,7 @@ def test_mapping_an_empty_file_needs_no_byte(probe, prediction, sized_file):
     touched = probe(map_then_touch, sized_file(0), GO_MAP, 0)
     grown_after = probe(grow_under_mapping, sized_file(0), GO_MAP, 1, 0)
     # The probe maps 128 MiB and takes &b[0] without an access: "ok" when both work.
-    prediction.observe("map-empty-file", observe.result(mapped))
+    prediction.observe("map-empty-file", observe.succeeded(mapped))
     prediction.observe("load-first-byte", observe.result(touched))
     prediction.observe("grow-after-mapping", observe.result(grown_after))
     assert mapped.ok and mapped.value["size"] == 0, mapped

@@ -67,7 +67,7 @@ def test_pymmap_length(probe, prediction, sized_file, length, expected):
     call = f"mmap.mmap(fd, {length})"
     for claim in (POSITIVE, NOT_ZERO) if length == 0 else (POSITIVE,):
         prediction.observe("pymmap-zero-length" if length == 0 else "pymmap-positive-length",
-                           observe.result(outcome), claim=claim, instance=call)
+                           observe.succeeded(outcome), claim=claim, instance=call)
     whole = outcome.ok and outcome.value["length"] == 2 * PAGE_SIZE
     observed = outcome.exception or ("maps the whole file" if length == 0 and whole else "maps")
     assert observed == expected, outcome

@@ -77,11 +77,11 @@ PREDICTORS: dict[str, Callable[[str, str], str | None]] = {
 
 
 def _observe(prediction, outcome, mode: str, prot: str, flags: str, label: str) -> None:
-    """Observe how mmap ended for every claim that predicts this pairing."""
+    """Observe whether mmap succeeded, for every claim that predicts this pairing."""
     kind = flags.removeprefix("MAP_").lower()
     for claim, case in PREDICTORS.items():
         if (stem := case(mode, prot)) is not None:
-            prediction.observe(f"{kind}-{stem}", observe.result(outcome), claim=claim,
+            prediction.observe(f"{kind}-{stem}", observe.succeeded(outcome), claim=claim,
                                instance=label)
 
 
