@@ -59,8 +59,7 @@ def test_only_shared_anonymous_memory_carries_data_to_parent(probe, prediction, 
     outcome = probe(across_fork, layer, shared, TOKEN)
     # Child stores, parent reads after waitpid.  The memmap-ipc document names no
     # flag: MAP_SHARED is the condition it leaves out.
-    delivered = observe.compare(observe.field(outcome, "parent_reads"),
-                                observe.field(outcome, "token"))
+    delivered = observe.same(outcome, "parent_reads", "token")
     case = f"{_kind(shared)}-anonymous-child-to-parent"
     prediction.observe(case, delivered, claim="memmap-ipc.anonymous-for-ipc", layer=layer)
     if shared:
@@ -140,8 +139,7 @@ def test_anonymous_memory_is_usable_outside_the_heap(probe, prediction, layer):
 @pytest.mark.claim("unp-shm.dev-zero-read-write")
 def test_dev_zero_reads_zeros_and_swallows_writes(probe, prediction):
     outcome = probe(dev_zero_io, b"\xff" * PAGE_SIZE, 1 << 20)
-    prediction.observe("write-reports-full-count", observe.compare(
-        observe.field(outcome, "written"), observe.field(outcome, "asked")))
+    prediction.observe("write-reports-full-count", observe.same(outcome, "written", "asked"))
     prediction.observe("read-after-write-zero", _all_zero(outcome, "first_nonzero"))
     assert outcome.ok, outcome
     assert outcome.value == {"asked": PAGE_SIZE, "written": PAGE_SIZE, "read": 1 << 20,
@@ -157,11 +155,9 @@ def test_dev_zero_mapping_behaves_as_anonymous_memory(probe, prediction, layer, 
     for case, observation in (
             ("zero-filled", _all_zero(outcome, "initial_first_nonzero")),
             ("keeps-stores", observe.field(outcome, "store_kept")),
-            ("child-sees-parent-store", observe.compare(
-                observe.field(outcome, "child_reads_parent_store"),
-                observe.field(outcome, "token"))),
-            ("unrelated-mapping-sees-store", observe.compare(
-                observe.field(outcome, "unrelated_reads"), observe.field(outcome, "token")))):
+            ("child-sees-parent-store",
+             observe.same(outcome, "child_reads_parent_store", "token")),
+            ("unrelated-mapping-sees-store", observe.same(outcome, "unrelated_reads", "token"))):
         prediction.observe(f"{kind}-{case}", observation, layer=layer)
     assert outcome.ok and outcome.value["child_status"] == "exit 0", outcome
     seen, token, zeros = outcome.value, TOKEN.hex(), bytes(len(TOKEN)).hex()

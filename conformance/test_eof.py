@@ -117,8 +117,8 @@ def test_tail_of_the_last_page_reads_zero_and_takes_stores(probe, prediction, si
     prediction.observe("tail-readable-to", observe.field(outcome, "read_up_to"))
     prediction.observe("tail-reads-zero", observe.classify(
         observe.field(outcome, "first_nonzero_past_eof"), {None: "all zero"}))
-    prediction.observe("tail-takes-stores", observe.compare(
-        observe.field(outcome, "stored_byte"), observe.field(outcome, "last_byte_after_store")))
+    prediction.observe("tail-takes-stores",
+                       observe.same(outcome, "stored_byte", "last_byte_after_store"))
     assert outcome.ok, outcome
     assert outcome.value == {"read_up_to": page_round(SMALL), "first_nonzero_past_eof": None,
                              "stored_byte": ord("T"), "last_byte_after_store": ord("T")}, outcome

@@ -70,8 +70,7 @@ def test_writing_a_byte_first_makes_only_the_first_page_usable(probe, prediction
     first = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, 0, b"hello")
     second = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, PAGE_SIZE, b"x")
     prediction.observe("store-after-writing-data", observe.result(first))
-    prediction.observe("stored-bytes-reach-file", observe.compare(
-        observe.field(first, "file"), observe.field(first, "stored")))
+    prediction.observe("stored-bytes-reach-file", observe.same(first, "file", "stored"))
     prediction.observe("store-in-next-page", observe.result(second))
     assert first.ok, first
     # mmap(2): the bytes past end of file in the last page are not written to the file.
@@ -138,8 +137,7 @@ def test_growing_the_file_opens_the_existing_mapping(probe, prediction, sized_fi
     beyond = probe(grow_under_mapping, sized_file(1, fill=b"g"), GO_MAP, 3 * PAGE_SIZE,
                    3 * PAGE_SIZE)
     prediction.observe("grown-page-reads-zero", observe.field(after, "loaded"))
-    prediction.observe("grown-page-takes-stores", observe.compare(
-        observe.field(after, "stored"), observe.field(after, "after_store")))
+    prediction.observe("grown-page-takes-stores", observe.same(after, "stored", "after_store"))
     prediction.observe("before-growth", observe.result(before))
     prediction.observe("past-new-size", observe.result(beyond))
     assert before.signal == beyond.signal == "SIGBUS", (before, beyond)

@@ -89,9 +89,9 @@ def test_offset_selects_file_data_not_address(probe, prediction, sized_file, lay
     else:
         # The probe maps offset 0 first and releases it: an offset that decided the
         # placement would move the mapping away from where offset 0 went.
-        prediction.observe("nonzero-offset-same-address-as-0", observe.compare(
-            observe.field(outcome, "address"), observe.field(outcome, "offset_0_address")),
-            layer=layer, instance=f"offset {offset:#x}")
+        prediction.observe("nonzero-offset-same-address-as-0",
+                           observe.same(outcome, "address", "offset_0_address"),
+                           layer=layer, instance=f"offset {offset:#x}")
     assert outcome.ok, outcome
     seen = outcome.value
     from_offset = seen["head"] == (bytes([PAGES[pages]]) * 8).hex()

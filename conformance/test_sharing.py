@@ -36,7 +36,7 @@ ORIGINAL, WRITTEN = b"original", b"PRIVATE!"
 
 def _unchanged(outcome, key: str) -> observe.Observation:
     """Observe whether field ``key`` still holds the bytes the probe read before its store."""
-    return observe.compare(observe.field(outcome, key), observe.field(outcome, "original"))
+    return observe.same(outcome, key, "original")
 
 
 @pytest.mark.claim(*COW_CLAIMS, NEW_FILE)
@@ -107,8 +107,7 @@ def test_shared_store_is_seen_by_unrelated_process_and_file(probe, prediction, s
     for claim, keys in VISIBLE.items():
         for key in keys:
             case, stored = SEEN[key]
-            prediction.observe(case, observe.compare(observe.field(outcome, key),
-                                                     observe.field(outcome, stored)),
+            prediction.observe(case, observe.same(outcome, key, stored),
                                claim=claim, layer=layer)
     assert outcome.ok, outcome
     seen = outcome.value
@@ -129,8 +128,7 @@ def test_only_a_shared_writer_delivers(probe, prediction, sized_file, layer):
                 for r in ("MAP_SHARED", "MAP_PRIVATE")]
     for pairing in pairings:
         writer, reader = (flags.removeprefix("MAP_").lower() for flags in pairing.split("/"))
-        delivered = observe.compare(observe.field(outcome, "seen", pairing),
-                                    observe.field(outcome, "token"))
+        delivered = observe.same(outcome, ("seen", pairing), "token")
         for claim in PAIRING_CLAIMS:
             prediction.observe(f"{writer}-writer-{reader}-reader", delivered, claim=claim,
                                layer=layer)
@@ -149,8 +147,8 @@ def test_only_a_shared_writer_delivers(probe, prediction, sized_file, layer):
 def test_read_only_receiver_sees_the_store(probe, prediction, sized_file, layer):
     outcome = probe(read_only_receiver, sized_file(PAGE_SIZE, fill=b"."), layer, TOKEN,
                     timeout=SLOW)
-    prediction.observe("read-only-receiver-gets-store", observe.compare(
-        observe.field(outcome, "after"), observe.field(outcome, "token")), layer=layer)
+    prediction.observe("read-only-receiver-gets-store", observe.same(outcome, "after", "token"),
+                       layer=layer)
     assert outcome.ok, outcome
     assert outcome.value["after"] == TOKEN.hex(), outcome
 
@@ -187,9 +185,8 @@ def test_private_store_reaches_no_one(probe, prediction, sized_file, layer):
                            _unchanged(outcome, "file_after_msync_munmap"), claim=claim,
                            layer=layer)
     # Unspecified by POSIX: a page this mapping has not written follows the file (Linux: it does).
-    prediction.observe("untouched-page-follows-file", observe.compare(
-        observe.field(outcome, "untouched_page_after_outside_store"),
-        observe.field(outcome, "outside_token")), layer=layer,
+    prediction.observe("untouched-page-follows-file", observe.same(
+        outcome, "untouched_page_after_outside_store", "outside_token"), layer=layer,
         claim="memmap-ipc.map-private-isolated")
     assert outcome.ok and outcome.value["child_status"] == "exit 0", outcome
     seen, original = outcome.value, outcome.value["original"]
