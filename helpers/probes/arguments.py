@@ -107,9 +107,10 @@ def map_file_length(path: str, how: str) -> dict[str, Any]:
 def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0) -> None:
     """Map ``map_pages`` (and a neighbouring mapping after them), munmap ``unmap_length``.
 
-    Records the result and which pages are still mapped as notes, then loads
-    from the first page, which every case releases: the probe ends with the
-    signal that load raises, and the notes survive it.
+    Records the result, which pages are still mapped and how many of the
+    first mapping's pages were released as notes, then loads from the first
+    page, which every case releases: the probe ends with the signal that
+    load raises, and the notes survive it.
     """
     page, total = libc.PAGE_SIZE, map_pages + neighbour_pages
     anonymous = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
@@ -119,7 +120,9 @@ def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0
         libc.mmap(base + map_pages * page, neighbour_pages * page,
                   libc.PROT_READ | libc.PROT_WRITE, anonymous | libc.MAP_FIXED)
     result, err = libc.munmap_raw(base, unmap_length)
-    note(base=base, returned=result, errno=err, mapped=mapped_pages(base, total))
+    mapped = mapped_pages(base, total)
+    note(base=base, returned=result, errno=err, mapped=mapped,
+         released=map_pages - sum(mapped[:map_pages]))
     libc.load(base)
 
 
