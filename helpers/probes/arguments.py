@@ -13,6 +13,8 @@ from __future__ import annotations
 import ctypes
 import mmap as pymmap
 import os
+import shutil
+import subprocess
 from typing import Any
 
 from helpers import libc
@@ -66,7 +68,33 @@ def mmap_returns(path: str | None, length: int, *, addr: int = 0, prot: str = "P
     finally:
         if fd != -1:
             os.close(fd)
-    return {"returned": result, "map_failed": result == libc.MAP_FAILED, "errno": err}
+    return {"returned": result, "map_failed": result == libc.MAP_FAILED, "errno": err,
+            "errno_set": err is not None, "page_aligned": result % libc.PAGE_SIZE == 0,
+            "spelled": spelled_pointer(result)}
+
+
+def spelled_pointer(value: int) -> str:
+    """Return how C would print a pointer value the documents talk about."""
+    return {libc.MAP_FAILED: "(void *) -1", 0: "NULL"}.get(value, hex(value))
+
+
+def map_failed_expansion() -> dict[str, Any]:
+    """Return what the C preprocessor makes of ``MAP_FAILED`` from ``<sys/mman.h>``.
+
+    ``spelled`` is ``(void *) -1`` when the expansion is that cast, else the
+    expansion itself, so the check observes the header, not a guess.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise libc.Unsupported("no C compiler (cc or gcc) on PATH")
+    done = subprocess.run([compiler, "-E", "-P", "-x", "c", "-"], capture_output=True,
+                          text=True, timeout=20, check=True,
+                          input="#include <sys/mman.h>\nVALUE_OF_MAP_FAILED MAP_FAILED\n")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("VALUE_OF_MAP_FAILED"))
+    expansion = line.removeprefix("VALUE_OF_MAP_FAILED").strip()
+    compact = expansion.replace(" ", "")
+    return {"expansion": expansion,
+            "spelled": "(void *) -1" if compact == "((void*)-1)" else expansion}
 
 
 def munmap_returns(case: str) -> dict[str, Any]:
