@@ -13,6 +13,8 @@
 - What mmap returns (webserver-mmap's code comment says MAP_FAILED is
   usually NULL; POSIX defines it as ``(void *) -1``).
 - Go's ``syscall.Mmap`` signature as go-mmap gives it, compiled where Go is.
+- Asides of webserver-mmap: two C remarks in its example's comments
+  (strncpy and NUL, the cast from ``void *``) and pages moved to swap.
 
 Each check observes first (``prediction.observe``) and then asserts the man
 page, so a platform that differs still reaches the report.
@@ -27,10 +29,14 @@ import pytest
 from helpers import observe
 from helpers.libc import MAP_FAILED, PAGE_SIZE
 from helpers.probes.propositions import (
+    compiles_without_cast,
     go_signatures_compile,
     map_descriptor_of,
+    page_out,
     private_both_ways,
     returned_address,
+    strncpy_past_nul,
+    swap_configured,
     token_at_same_address_elsewhere,
     usage_step5,
 )
@@ -143,3 +149,34 @@ def test_go_syscall_mmap_has_the_documented_signature(probe, prediction):
     # The check bites: a declaration with offset and length swapped is refused.
     assert outcome.value["wrong_compiles"] is False, outcome
     assert outcome.value["documented_compiles"] is True, outcome
+
+
+@pytest.mark.claim("webserver-mmap.strncpy-stops-at-nul")
+def test_strncpy_copies_nothing_after_the_nul_and_pads(probe, prediction):
+    outcome = probe(strncpy_past_nul, 8)
+    prediction.observe("bytes-after-nul-copied", observe.field(outcome, "bytes_after_nul_copied"))
+    assert outcome.ok, outcome
+    # strncpy(3): at most n bytes; a shorter source is padded with NULs up to n.
+    assert outcome.value["padded"] and outcome.value["beyond_n_untouched"], outcome
+
+
+@pytest.mark.claim("webserver-mmap.strcpy-needs-cast")
+def test_void_pointer_needs_no_cast_in_c(probe, prediction):
+    outcome = probe(compiles_without_cast, timeout=60.0)
+    prediction.observe("compiles-as-c-without-cast", observe.field(outcome, "c_compiles"))
+    assert outcome.ok, outcome
+    # ISO C converts void * implicitly; C++ does not (the compilers do check it).
+    assert outcome.value["c_compiles"] is True and outcome.value["cxx_compiles"] is False, outcome
+
+
+@pytest.mark.claim("webserver-mmap.swap-out-when-memory-short")
+def test_reclaimed_anonymous_pages_go_to_swap(probe, prediction):
+    outcome = probe(page_out, 16)
+    went = observe.field(outcome, "swapped_any")
+    if not swap_configured():  # nowhere to put anonymous pages: the case cannot show here
+        went = observe.unobservable("no swap space is configured here (/proc/swaps lists none)",
+                                    outcome)
+    prediction.observe("pages-go-to-swap", went)
+    assert outcome.ok, outcome
+    # Reclaimed pages come back with their data, wherever they were kept.
+    assert outcome.value["data_back"], outcome

@@ -3,7 +3,8 @@
 Each returns plain data the check observes: whether a private mapping and
 its file stay apart, whether another process finds a mapping at the same
 address, which kinds of descriptor mmap accepts, what step 5 of the shm
-recipe leaves open, what mmap returns, and whether a Go declaration compiles.
+recipe leaves open, what mmap returns, whether a Go declaration compiles, and
+the C and memory facts a code comment or an aside of a document states.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.probes.fork import Mapped
+from helpers.probes.pages import page_entries
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
@@ -198,3 +200,86 @@ def go_signatures_compile() -> dict[str, Any]:
     return {"documented_compiles": results["documented"].returncode == 0,
             "wrong_compiles": results["wrong"].returncode == 0,
             "diagnostic": results["wrong"].stderr.strip()[-400:]}
+
+
+def strncpy_past_nul(n: int) -> dict[str, Any]:
+    """Return what ``strncpy(dest, "ab\\0cd", n)`` leaves in a 16-byte buffer of ``X``.
+
+    ``bytes_after_nul_copied``: the source's ``cd`` after its NUL reached
+    ``dest``; ``padded``: every byte from the NUL up to ``n`` is zero.
+    """
+    size = 16
+    dest = libc.mmap(0, PAGE, RW, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    try:
+        libc.write_bytes(dest, b"X" * size)
+        libc.strncpy(dest, b"ab\0cd", n)
+        copied = libc.read_bytes(dest, size)
+    finally:
+        libc.munmap(dest, PAGE)
+    return {"dest": copied.hex(), "bytes_after_nul_copied": copied[3:5] == b"cd",
+            "padded": copied[2:n] == bytes(n - 2),
+            "beyond_n_untouched": copied[n:] == b"X" * (size - n)}
+
+
+#: The document's C statement without its cast: ``ptr`` is a ``void *``.
+UNCAST_STRCPY = ("#include <string.h>\n"
+                 "void copy(char *buf, void *ptr) { strcpy(buf, ptr); }\n")
+
+
+def compiles_without_cast() -> dict[str, Any]:
+    """Return whether ``strcpy(buf, ptr)`` with a ``void *`` ptr compiles as C and as C++.
+
+    Strict ISO C (``-pedantic-errors``) is asked, so a diagnostic the
+    standard requires would stop the build; C++ refuses the implicit
+    conversion, which shows the compilers do check it.
+    """
+    cc, cxx = shutil.which("cc") or shutil.which("gcc"), shutil.which("c++") or shutil.which("g++")
+    if cc is None or cxx is None:
+        raise libc.Unsupported("needs a C and a C++ compiler (cc, c++) on PATH")
+    built = {}
+    for language, compiler in (("c", cc), ("c++", cxx)):
+        done = subprocess.run([compiler, "-x", language, "-fsyntax-only", "-pedantic-errors", "-"],
+                              input=UNCAST_STRCPY, capture_output=True, text=True,
+                              timeout=CHILD_SECONDS)
+        built[language] = {"compiles": done.returncode == 0, "diagnostic": done.stderr[-300:]}
+    return {"c_compiles": built["c"]["compiles"], "cxx_compiles": built["c++"]["compiles"],
+            "diagnostics": built}
+
+
+def swap_configured() -> bool:
+    """Return True when ``/proc/swaps`` lists at least one swap area."""
+    try:
+        with open("/proc/swaps") as handle:
+            return len(handle.read().strip().splitlines()) > 1
+    except FileNotFoundError:
+        return False
+
+
+#: madvise(2) advice that reclaims the pages now, as memory pressure would (Linux 5.4).
+MADV_PAGEOUT = 21
+_SWAPPED = 1 << 62  # pagemap(5): the page is in swap
+
+
+def page_out(npages: int) -> dict[str, Any]:
+    """Return how many of ``npages`` written anonymous pages went to swap when reclaimed.
+
+    The pages are reclaimed with MADV_PAGEOUT, the path memory pressure
+    takes; pagemap's "swapped" bit tells where each page went, and reading
+    them back must give the data again.
+    """
+    length = npages * PAGE
+    base = libc.mmap(0, length, RW, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    try:
+        pattern = secrets.token_bytes(length)
+        libc.write_bytes(base, pattern)
+        try:
+            libc.madvise(base, length, MADV_PAGEOUT)
+        except OSError as exc:
+            if libc.errno_name(exc) != "EINVAL":
+                raise
+            raise libc.Unsupported("madvise(MADV_PAGEOUT) needs Linux 5.4 or later") from exc
+        swapped = sum(1 for entry in page_entries(base, npages) if entry & _SWAPPED)
+        return {"swapped_pages": swapped, "swapped_any": swapped > 0,
+                "data_back": libc.read_bytes(base, length) == pattern}
+    finally:
+        libc.munmap(base, length)
