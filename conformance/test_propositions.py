@@ -13,6 +13,7 @@
 - What mmap returns (webserver-mmap's code comment says MAP_FAILED is
   usually NULL; POSIX defines it as ``(void *) -1``).
 - Go's ``syscall.Mmap`` signature as go-mmap gives it, compiled where Go is.
+- go-mmap's meanings of the four protection bits.
 - Asides of webserver-mmap: two C remarks in its example's comments
   (strncpy and NUL, the cast from ``void *``) and pages moved to swap.
 
@@ -40,6 +41,7 @@ from helpers.probes.propositions import (
     token_at_same_address_elsewhere,
     usage_step5,
 )
+from helpers.probes.protections import call_code, store_and_read, touch_prot_none
 
 LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
 PRIVATE_CLAIMS = ("memmap-ipc.map-private-own-area", "unp-shm.map-private-own-copy")
@@ -180,3 +182,22 @@ def test_reclaimed_anonymous_pages_go_to_swap(probe, prediction):
     assert outcome.ok, outcome
     # Reclaimed pages come back with their data, wherever they were kept.
     assert outcome.value["data_back"], outcome
+
+
+PROT_FLAGS = "go-mmap.prot-flags"
+
+
+@pytest.mark.claim(PROT_FLAGS)
+def test_each_protection_bit_allows_what_it_names(probe, prediction, sized_file):
+    runs = probe(call_code, sized_file(PAGE_SIZE), "PROT_READ|PROT_EXEC")
+    reads = probe(touch_prot_none, None, "reopen")  # PROT_NONE, then mprotect(PROT_READ)
+    writes = probe(store_and_read, None, "PROT_WRITE", "MAP_PRIVATE|MAP_ANONYMOUS")
+    faults = probe(touch_prot_none, None, "load")
+    prediction.observe("exec-runs", observe.result(runs))
+    prediction.observe("read-reads", observe.result(reads))
+    prediction.observe("write-writes", observe.note(writes, "stored"))
+    prediction.observe("none-faults", observe.result(faults))
+    # mmap(2), mprotect(2): each bit grants its access; PROT_NONE grants none.
+    assert reads.ok and writes.notes.get("stored") is True, (reads, writes)
+    assert faults.signal == "SIGSEGV" and faults.si_code == "SEGV_ACCERR", faults
+    assert (runs.ok and runs.value == 42) or runs.errno == "EPERM", runs  # EPERM: noexec mount
