@@ -13,7 +13,8 @@
 - What mmap returns (webserver-mmap's code comment says MAP_FAILED is
   usually NULL; POSIX defines it as ``(void *) -1``).
 - Go's ``syscall.Mmap`` signature as go-mmap gives it, compiled where Go is.
-- go-mmap's meanings of the four protection bits.
+- go-mmap's meanings of the four protection bits; unp-shm's munmap deletes
+  the mapping it is given.
 - Asides of webserver-mmap: two C remarks in its example's comments
   (strncpy and NUL, the cast from ``void *``) and pages moved to swap.
 
@@ -29,6 +30,7 @@ import pytest
 
 from helpers import observe
 from helpers.libc import MAP_FAILED, PAGE_SIZE
+from helpers.probes.arguments import munmap_returns
 from helpers.probes.propositions import (
     compiles_without_cast,
     go_signatures_compile,
@@ -201,3 +203,13 @@ def test_each_protection_bit_allows_what_it_names(probe, prediction, sized_file)
     assert reads.ok and writes.notes.get("stored") is True, (reads, writes)
     assert faults.signal == "SIGSEGV" and faults.si_code == "SEGV_ACCERR", faults
     assert (runs.ok and runs.value == 42) or runs.errno == "EPERM", runs  # EPERM: noexec mount
+
+
+@pytest.mark.claim("unp-shm.munmap-removes-mapping")
+def test_munmap_with_mmaps_address_and_length_removes_every_page(probe, prediction):
+    outcome = probe(munmap_returns, "whole")
+    for page in range(4):
+        prediction.observe("pages-mapped-after-munmap", observe.field(outcome, "mapped", page),
+                           instance=f"page {page}")
+    assert outcome.ok, outcome
+    assert outcome.value == {"returned": 0, "errno": None, "mapped": [False] * 4}, outcome
