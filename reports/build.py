@@ -103,6 +103,7 @@ def _entry(entry: Entry, catalogue: Catalogue, by_platform: Mapping[str, list[Ch
         "source": dict(entry.source),
         "source_file": document.file if document else None,
         "catalogue_file": entry.file,
+        "quote": entry.quote,
         "statement": entry.statement,
         "rule": entry.rule,
         "references": list(entry.references),
