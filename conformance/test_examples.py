@@ -12,12 +12,17 @@ the programs print is the prediction.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from fixtures.resources import SizedFile
+from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
+from helpers.observe import compare, field
 from helpers.probes.eof import page_round, touch_with_layout
 from helpers.probes.examples import (
     IOS_BASE_HEX,
@@ -34,6 +39,7 @@ from helpers.probes.examples import (
     unrelated_example_probe,
     webserver_copy_program,
 )
+from helpers.probes.programs import go_mmap, memmap_ipc, stage, unp_shm, webserver_mmap
 
 LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
 #: Timeout of probes that start another interpreter or fork many times: a loaded
@@ -300,3 +306,308 @@ def test_go_demo_leaves_spaced_message_in_file(probe, prediction, sized_file):
     assert content == b"h e l l o   m m a p ! ", content
     prediction.record("hello   mmap !", content.decode() if content is not None else None,
                       case="cat tmp.txt after the demo", size=len(content))
+
+
+# --- the programs as written ----------------------------------------------------------------------
+#
+# Each program runs in a private working directory, from each starting state a reader meets;
+# its names are its own (shm names in a private /dev/shm, or prefixed: the probe's record says
+# which).  The default run replaces the documents' sleeps with the hand-off each stands for;
+# MMAPCHECK_PROGRAM_SLEEPS=as-written adds runs with the sleeps themselves.
+
+TIMINGS = stage.timings()
+#: Starting text of the programs' input files when the document assumes "some data".
+SOME_DATA = "data for the child"
+
+
+@pytest.fixture
+def workdir(sized_file: SizedFile) -> str:
+    """Return a private, empty working directory for a program (removed with the check's files)."""
+    path = os.path.join(os.path.dirname(sized_file(0)), "cwd")
+    os.mkdir(path, 0o700)
+    return path
+
+
+@pytest.fixture
+def program_shm_tag(shm_name: Callable[..., str]) -> Iterator[str]:
+    """Return the run's unique tag for a program's shm names; remove whatever carries it after."""
+    tag = shm_name("program").lstrip("/") + "-"
+    yield tag
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(stage.SHM_DIR):
+            if name.startswith(tag):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(stage.SHM_DIR, name))
+
+
+def _replay(probe: Callable[..., Outcome], steps: list[tuple[str, Callable[..., int]]],
+            workdir: str, state: dict[str, str | None], timing: str = stage.REPLACED,
+            **kwargs: Any) -> Outcome:
+    """Run :func:`stage.replay` in an isolated child, with time for the documents' sleeps."""
+    timeout = 45.0 if timing == stage.AS_WRITTEN else SLOW
+    return probe(stage.replay, steps, workdir, state, timing, timeout=timeout, **kwargs)
+
+
+def _cases_of(state: str, timing: str, default: str, as_written: str | None = None) -> str:
+    """Return the case of ``state``: the sleeps-as-written case for such a run, if it has one."""
+    return as_written if timing == stage.AS_WRITTEN and as_written else default
+
+
+RELATED_STATES = {"missing": {}, "empty": {"test.txt": ""}, "short": {"test.txt": "ab"},
+                  "data": {"test.txt": SOME_DATA}}
+
+
+@pytest.mark.claim("memmap-ipc.program-related-processes")
+@pytest.mark.parametrize("timing", TIMINGS)
+@pytest.mark.parametrize("state", list(RELATED_STATES))
+def test_memmap_related_program(probe, prediction, workdir, state, timing):
+    outcome = _replay(probe, [("p", memmap_ipc.related)], workdir, RELATED_STATES[state], timing)
+    where = f"test.txt {state}, sleeps {timing}"
+    if state in ("missing", "empty"):
+        parent = prediction.observe(f"{state}-parent-end", field(outcome, "last", "p", "main"),
+                                    instance=where)
+        child = field(outcome, "last", "p", "others", 0)
+        if state == "missing":
+            prediction.observe("missing-child-end", child, instance=where)
+        # mmap(2): each process's first access is to a page wholly past end of file (size 0).
+        assert (parent.value, child.value) == ("SIGBUS", "SIGBUS"), outcome
+        return
+    case = {"short": "short-output", "data": _cases_of(
+        state, timing, "data-output", "data-output-sleeps-as-written")}[state]
+    output = prediction.observe(case, field(outcome, "last", "p", "output"), instance=where)
+    file = field(outcome, "files", "test.txt")
+    if state == "data":
+        prediction.observe("data-exit", field(outcome, "last", "p", "main"), instance=where)
+    else:
+        prediction.observe("short-file", file, instance=where)
+    assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
+    child_line = next(line for line in output.value.splitlines() if line.startswith("从"))
+    if timing == stage.REPLACED:  # the child read after the store: the whole string
+        assert output.value == f"111\n222\n{memmap_ipc.CHILD_LABEL}test\n", output
+    else:  # nothing orders the read: all of the string, none of it or a prefix
+        assert "test".startswith(child_line.split(": ", 1)[1]), output
+    # Only the bytes within the file's size reach it; a store never grows a file.
+    start = RELATED_STATES[state]["test.txt"]
+    assert file.value == ("test\0" + start[5:])[:len(start)], file
+
+
+PAIR_STATES = {"missing": {}, "empty": {"test.txt": ""}, "short": {"test.txt": "ab"},
+               "data": {"test.txt": "hello world"}}
+
+
+@pytest.mark.claim("memmap-ipc.program-writer-reader")
+@pytest.mark.parametrize("state", list(PAIR_STATES))
+def test_memmap_writer_then_reader(probe, prediction, workdir, state):
+    outcome = _replay(probe, [("writer", memmap_ipc.writer), ("reader", memmap_ipc.reader)],
+                      workdir, PAIR_STATES[state])
+    writer = field(outcome, "last", "writer", "main")
+    reader = field(outcome, "last", "reader", "output")
+    if state != "short":
+        prediction.observe(f"{state}-writer-end", writer, instance=f"test.txt {state}")
+    prediction.observe(f"{state}-reader-output", reader, instance=f"test.txt {state}")
+    assert outcome.ok, outcome
+    ends = (writer.value, outcome.value["last"]["reader"]["main"])
+    if state == "missing":  # open(2) without O_CREAT: ENOENT; both return -1
+        assert ends == ("exit 255", "exit 255"), outcome
+        assert reader.value == "open: No such file or directory\n", reader
+        assert outcome.value["files"] == {}, outcome  # neither program created test.txt
+    elif state == "empty":  # mmap(2): a page wholly past end of file raises SIGBUS
+        assert ends == ("SIGBUS", "SIGBUS"), outcome
+    else:
+        assert ends == ("exit 0", "exit 0"), outcome
+        # The page cache holds the whole page: past end of file the tail may still show.
+        assert reader.value in ("ptr:test\n", "ptr:" + PAIR_STATES[state]["test.txt"] + "\n"), \
+            reader
+
+
+COPY_STATES = {"missing": None, "empty": "", "small": "x" * 100,
+               "data": "".join(chr(ord("a") + i % 26) for i in range(3 * PAGE_SIZE + 7))}
+
+
+@pytest.mark.claim("memmap-ipc.program-copy")
+@pytest.mark.parametrize("state", list(COPY_STATES))
+def test_memmap_copy_program(probe, prediction, workdir, state):
+    outcome = _replay(probe, [("p", memmap_ipc.copy)], workdir, {"test.txt": COPY_STATES[state]})
+    same = prediction.observe(f"{state}-identical", compare(
+        field(outcome, "files", "test.txt"), field(outcome, "files", "test2.txt")),
+        instance=f"test.txt {state}")
+    assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
+    printed = outcome.value["last"]["p"]["output"]
+    if state == "missing":  # open(2): ENOENT
+        assert printed == "open: No such file or directory\n" and not outcome.value["files"]
+    elif state == "empty":  # mmap(2): EINVAL for length 0, before test2.txt is opened
+        assert printed == "mmap: Invalid argument\n", printed
+        assert list(outcome.value["files"]) == ["test.txt"], outcome
+    else:
+        assert printed == "" and same.value is True, outcome
+
+
+WEB_RELATED_STATES = {"missing": {}, "empty": {"test.txt": ""}, "short": {"test.txt": "12345"},
+                      "data": {"test.txt": "any data the reader wrote in it."}}
+
+
+@pytest.mark.claim("webserver-mmap.program-related-processes")
+@pytest.mark.parametrize("state", list(WEB_RELATED_STATES))
+def test_webserver_related_program(probe, prediction, workdir, state):
+    outcome = _replay(probe, [("p", webserver_mmap.related)], workdir, WEB_RELATED_STATES[state])
+    output = prediction.observe(f"{state}-output", field(outcome, "last", "p", "output"),
+                                instance=f"test.txt {state}")
+    assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
+    if state == "missing":  # mmap(2) with fd -1 (the unchecked open) and no MAP_ANONYMOUS
+        assert output.value == "mmap: Bad file descriptor\n", output
+    elif state == "empty":  # mmap(2): EINVAL for length 0
+        assert output.value == "mmap: Invalid argument\n", output
+    else:
+        assert output.value == "read data : nihao a, son!!!\n", output
+        start = WEB_RELATED_STATES[state]["test.txt"]
+        assert outcome.value["files"]["test.txt"] == ("nihao a, son!!!\0" + start[16:])[
+            :len(start)], outcome
+
+
+WEB_COPY_STATES = {
+    "missing": {"english.txt": None}, "empty": {"english.txt": ""},
+    "data": {"english.txt": "English text to copy, sixty-four bytes long, more or less......"},
+    "longer-target": {"english.txt": "short English text", "cpy.txt": "old " * PAGE_SIZE},
+}
+
+
+@pytest.mark.claim("webserver-mmap.program-copy")
+@pytest.mark.parametrize("state", list(WEB_COPY_STATES))
+def test_webserver_copy_program(probe, prediction, workdir, state):
+    outcome = _replay(probe, [("p", webserver_mmap.copy)], workdir, WEB_COPY_STATES[state])
+    same = prediction.observe(f"{state}-identical", compare(
+        field(outcome, "files", "english.txt"), field(outcome, "files", "cpy.txt")),
+        instance=state)
+    assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
+    files, printed = outcome.value["files"], outcome.value["last"]["p"]["output"]
+    if state == "missing":  # open(2): ENOENT before cpy.txt is made
+        assert printed == "open: No such file or directory\n" and files == {}, outcome
+    elif state == "empty":  # truncate to 0, write(2) one NUL at offset 0, mmap(2) length 0
+        assert printed == "ptr: Invalid argument\n" and files["cpy.txt"] == "\\x00", outcome
+    else:
+        assert printed == "" and same.value is True, outcome
+
+
+@pytest.mark.claim("webserver-mmap.program-anonymous")
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_webserver_anonymous_program(probe, prediction, workdir, timing):
+    outcome = _replay(probe, [("p", webserver_mmap.anonymous)], workdir, {}, timing)
+    where = f"sleeps {timing}"
+    output = prediction.observe(_cases_of("", timing, "output", "output-sleeps-as-written"),
+                                field(outcome, "last", "p", "output"), instance=where)
+    prediction.observe("exit", field(outcome, "last", "p", "main"), instance=where)
+    assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
+    if timing == stage.REPLACED:  # shared anonymous memory: the child sees the store
+        assert output.value == "hello, world\n", output
+    else:
+        assert "hello, world\n".startswith(output.value[:-1]), output
+
+
+PAGE_MODEL_STATES = {"missing": {}, "longer": {"test.txt": "A" * (3 * PAGE_SIZE)}}
+
+
+@pytest.mark.claim("unp-shm.program-page-model")
+@pytest.mark.parametrize("state", list(PAGE_MODEL_STATES))
+def test_unp_page_model_program(probe, prediction, workdir, state):
+    outcome = probe(unp_shm.page_model_probe, workdir, PAGE_MODEL_STATES[state], timeout=SLOW)
+    where = f"test.txt {state}"
+    end = prediction.observe("exit", field(outcome, "last", "p", "main"), instance=where)
+    stores = prediction.observe("stores", field(outcome, "stored"), instance=where)
+    z_in = prediction.observe("z-not-in-file", field(outcome, "z_in_file"), instance=where)
+    output = prediction.observe("output", field(outcome, "last", "p", "output"), instance=where)
+    # O_TRUNC: whatever was there, the file is page_size + 10 bytes; the tail of the last page
+    # reads as NUL and is never written back (mmap(2) NOTES).
+    assert end.value == "exit 0" and outcome.value["size"] == PAGE_SIZE + 10, outcome
+    assert (stores.value, z_in.value) == ("X X Y", False), outcome
+    assert output.value == (f"pagesize={PAGE_SIZE}\nvalue[0]=B\nvalue[4095]=B\n"
+                            f"value[4096]={'C' if PAGE_SIZE == 4096 else 'B'}\n"
+                            f"value[4106]={chr(0) if PAGE_SIZE == 4096 else 'B'}\n"), output
+    assert outcome.value["modes"]["test.txt"] == ("0o700" if state == "missing" else "0o644")
+
+
+@pytest.mark.claim("unp-shm.program-usage-steps")
+@pytest.mark.needs("posix_shm")
+@pytest.mark.parametrize(("state", "touch"), [("fresh", True), ("fresh", False),
+                                              ("exists", True)],
+                         ids=["fresh", "fresh-step4-left-out", "exists"])
+def test_unp_usage_steps(probe, prediction, workdir, program_shm_tag, state, touch):
+    outcome = probe(unp_shm.steps_probe, workdir, state, stage.REPLACED, program_shm_tag, touch,
+                    timeout=SLOW)
+    where = f"object {state}, step 4 {'stores through ptr' if touch else 'left out'}, " \
+            f"shm names: {outcome.value['confinement'] if outcome.ok else '?'}"
+    if state == "exists":
+        opened = prediction.observe("exists-shm-open", field(outcome, "steps", "shm_open"),
+                                    instance=where)
+        assert opened.value == "-1 EEXIST", outcome  # shm_open(3): O_CREAT|O_EXCL on a name taken
+        assert outcome.value["shm_objects_left"] == 0, outcome  # step 5 unlinked the old one
+        return
+    seen = {case: prediction.observe(case, field(outcome, "steps", call), instance=where)
+            for case, call in (("shm-open", "shm_open"), ("ftruncate", "ftruncate"),
+                               ("mmap", "mmap"))}
+    end = prediction.observe("use-ptr", field(outcome, "last", "p", "main"), instance=where)
+    # No access mode is O_RDONLY: ftruncate(2) EINVAL (not open for writing), mmap(2) EACCES
+    # (PROT_WRITE with MAP_SHARED on a read-only descriptor).
+    assert {k: v.value for k, v in seen.items()} == {
+        "shm-open": "a descriptor", "ftruncate": "-1 EINVAL", "mmap": "MAP_FAILED EACCES"}, outcome
+    if touch:  # a store through MAP_FAILED, (void *) -1: no page there
+        assert end.value == "SIGSEGV", outcome
+        return
+    assert end.value == "exit 0", outcome
+    for case, call in (("munmap", "munmap"), ("shm-unlink", "shm_unlink")):
+        prediction.observe(case, field(outcome, "steps", call), instance=where)
+    still_open = prediction.observe("descriptor-closed", field(
+        outcome, "steps", "descriptor still open"), instance=where)
+    left = prediction.observe("objects-left", field(outcome, "shm_objects_left"), instance=where)
+    # munmap(2): EINVAL for an address not page-aligned; shm_unlink(3) removes only the name.
+    assert outcome.value["steps"]["munmap"] == "-1 EINVAL", outcome
+    assert (outcome.value["steps"]["shm_unlink"], still_open.value, left.value) == \
+        ("0", "True", 0), outcome
+
+
+@pytest.mark.claim("unp-shm.program-producer-consumer")
+@pytest.mark.needs("posix_shm")
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_unp_producer_consumer(probe, prediction, workdir, program_shm_tag, timing):
+    outcome = _replay(probe, [("p", unp_shm.producer_consumer)], workdir, {}, timing,
+                      shm_tag=program_shm_tag)
+    where = f"sleeps {timing}, shm names: " + \
+        (outcome.value["confinement"] if outcome.ok else "?")
+    output = prediction.observe("output", field(outcome, "last", "p", "output"), instance=where)
+    end = prediction.observe("consumer-exit", field(outcome, "last", "p", "main"),
+                             instance=where)
+    left = prediction.observe("objects-left", field(outcome, "shm_objects_left"), instance=where)
+    assert left.value == 0, outcome
+    if output.value.startswith("shmObj size:"):  # a C library that takes the name
+        assert output.value == "shmObj size:100,client write data:hello world !\n", output
+        assert end.value == "exit 0", outcome
+    else:  # shm_open(3): a slash after the leading ones is EINVAL (glibc, musl)
+        assert output.value == ("test_share_memory_producer shm_open failed\n"
+                                "test_share_memory_consumer shm_open fail\n"), output
+        assert end.value == "exit 255", outcome
+
+
+@pytest.mark.claim("unp-shm.program-anonymous-function")
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_unp_anonymous_function(probe, prediction, workdir, timing):
+    timeout = 45.0 if timing == stage.AS_WRITTEN else SLOW
+    outcome = probe(unp_shm.shared_obj_probe, workdir, timing, timeout=timeout)
+    where = f"sleeps {timing}"
+    read = prediction.observe("parent-read", field(outcome, "parent_read"), instance=where)
+    same = prediction.observe("same-address", field(outcome, "same_address"), instance=where)
+    # fork(2): a shared mapping is inherited at the same address; waitpid orders the read.
+    assert (read.value, same.value) == ("[str:hello world,len:11]", True), outcome
+    assert all(a.startswith(f"{unp_shm.IOS_BASE_HEX}0x") for a in outcome.value["addresses"])
+
+
+GO_STATES = {"missing": {}, "present": {"tmp.txt": "an older tmp.txt, longer than 22 bytes"}}
+
+
+@pytest.mark.claim("go-mmap.program-demo")
+@pytest.mark.parametrize("state", list(GO_STATES))
+def test_go_demo_program(probe, prediction, workdir, state):
+    outcome = _replay(probe, [("p", go_mmap.demo)], workdir, GO_STATES[state])
+    where = f"tmp.txt {state}"
+    cat = prediction.observe("cat-tmp-txt", field(outcome, "files", "tmp.txt"), instance=where)
+    end = prediction.observe("exit", field(outcome, "last", "p", "main"), instance=where)
+    # The stores are within the 22-byte file; MAP_SHARED stores are in the page cache at exit.
+    assert (end.value, cat.value) == ("exit 0", "h e l l o   m m a p ! "), outcome

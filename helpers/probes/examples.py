@@ -17,7 +17,6 @@ import contextlib
 import ctypes
 import os
 import select
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,105 +25,16 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes.eof import page_round
-from helpers.probes.fork import Mapped, ended, reap
+from helpers.probes.fork import Mapped, reap
 from helpers.probes.peer import Peer, PeerDied, PeerError
+from helpers.probes.programs.process import c_int, perror, run_program, say, wait_child
 from helpers.probes.regions import describe_at, region_at
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
-PR_SET_CHILD_SUBREAPER = 36
 #: libstdc++'s value of ``std::ios_base::hex`` (``_S_hex = 1L << 3``): what
 #: ``cout << ios_base::hex`` prints, since it streams the flag as a number.
 IOS_BASE_HEX = 8
-
-
-# --- running a program -----------------------------------------------------------------------
-
-def _say(*parts: str | bytes) -> None:
-    """Write one output line to fd 1, as ``cout << ... << endl`` or ``printf("...\\n")``."""
-    line = b"".join(p if isinstance(p, bytes) else p.encode() for p in parts) + b"\n"
-    os.write(1, line)
-
-
-def _perror(label: str, exc: OSError) -> None:
-    """Write ``perror(label)``'s line to fd 2."""
-    os.write(2, f"{label}: {os.strerror(exc.errno or 0)}\n".encode())
-
-
-def _wait(pid: int) -> None:
-    """Do what ``wait(NULL)`` does in a process whose only child is ``pid`` (0: none)."""
-    if pid > 0:
-        reap(pid)
-
-
-def _become_subreaper() -> None:
-    """Make this process the reaper of its orphaned descendants (``PR_SET_CHILD_SUBREAPER``)."""
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def _read_until_eof(fd: int, deadline: float) -> bytes:
-    """Return everything read from ``fd`` until end of file; TimeoutError at ``deadline``."""
-    chunks = []
-    while True:
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(remaining, 0))
-        if not ready:
-            raise TimeoutError("the program's processes kept its output open past the deadline")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def run_program(program: Callable[..., int | None], *args: Any, processes: int = 1,
-                timeout: float = 10.0) -> dict[str, Any]:
-    """Run ``program(*args)`` as a process whose fds 1 and 2 go to one pipe; return what it did.
-
-    Returns the output (stdout and stderr interleaved, as on a terminal),
-    how the program's first process ended (``"exit 0"``, ``"SIGBUS"``) and
-    how those of the ``processes - 1`` others it forks that it did not reap
-    itself ended (a child orphaned by a parent that died).  This process
-    becomes a subreaper so that such orphans are reaped here; every wait is
-    bounded by ``timeout``.
-    """
-    _become_subreaper()
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            os.close(read_fd)
-            os.dup2(write_fd, 1)
-            os.dup2(write_fd, 2)
-            os.close(write_fd)
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            code = program(*args) or 0
-        except Exception as exc:  # a Python-level failure, as the interpreter would report it
-            os.write(2, f"{type(exc).__name__}: {exc}\n".encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    deadline = time.monotonic() + timeout
-    try:
-        output = _read_until_eof(read_fd, deadline)
-        done: dict[int, str] = {}
-        while len(done) < processes:
-            try:
-                got, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if got:
-                done[got] = ended(status)
-            elif signal.sigtimedwait([signal.SIGCHLD], max(deadline - time.monotonic(), 0)) \
-                    is None:
-                raise TimeoutError(f"the program's processes did not end within {timeout} s")
-    finally:
-        os.close(read_fd)
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    return {"output": output.decode("utf-8", "backslashreplace"),
-            "main": done.pop(pid, "not reaped"), "others": sorted(done.values())}
 
 
 @contextlib.contextmanager
@@ -149,11 +59,6 @@ def _captured() -> Iterator[list[str]]:
         os.close(read_fd)
 
 
-def _c_int(value: int) -> int:
-    """Return ``value`` as C's ``int size = lseek(...)`` keeps it (32 bits, signed)."""
-    return ctypes.c_int(value).value
-
-
 def _cstring(region: Mapped, at: int = 0) -> bytes:
     """Return the NUL-terminated string at ``at``, through the region's layer."""
     if region.handle is not None:
@@ -173,7 +78,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     ``sleep(5)`` after its store is dropped: it delays only the parent.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    _say("111")
+    say("111")
     ptr = libc.mmap(0, 4000, RW, libc.MAP_SHARED, fd, 0)
     gate_r, gate_w = os.pipe()  # used only by the two forced orders
     pid = os.fork()
@@ -181,7 +86,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     waits = (pid > 0) == (order == "load first")
     os.close(gate_w if waits else gate_r)
     if pid > 0:
-        _say("222")
+        say("222")
         if order == "load first":
             select.select([gate_r], [], [], 5.0)
         libc.write_bytes(ptr, b"test\0")
@@ -190,10 +95,10 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     elif pid == 0:
         if order == "store first":
             select.select([gate_r], [], [], 5.0)
-        _say("read from the mapping: ", libc.c_string(ptr))
+        say("read from the mapping: ", libc.c_string(ptr))
         if order == "load first":
             os.write(gate_w, b"!")
-    _wait(pid)
+    wait_child(pid)
     libc.munmap(ptr, 4000)
     os.close(fd)
     return 0
@@ -266,11 +171,11 @@ def memmap_copy_program(src: str, dst: str) -> dict[str, int]:
     ftruncate, memcpy, close both, ``munmap(ptr1, 4096)``, ``munmap(ptr2, size)``.
     """
     fd1 = os.open(src, os.O_RDONLY)
-    size = _c_int(os.lseek(fd1, 0, os.SEEK_END))
+    size = c_int(os.lseek(fd1, 0, os.SEEK_END))
     try:
         ptr1 = libc.mmap(0, size, libc.PROT_READ, libc.MAP_SHARED, fd1, 0)
     except OSError as exc:
-        _perror("mmap", exc)
+        perror("mmap", exc)
         return {"code": 0, "size": size, "ptr1": 0}
     fd2 = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
     ptr2 = libc.mmap(0, size, RW, libc.MAP_SHARED, fd2, 0)
@@ -306,20 +211,20 @@ def memmap_copy_probe(src: str, dst: str, touch_page: int | None = None) -> dict
 def parent_child_program(path: str, layer: str) -> int:
     """webserver-mmap's related-process example: the child strcpy's, the parent waits and prints."""
     fd = os.open(path, os.O_RDWR)
-    size = _c_int(os.lseek(fd, 0, os.SEEK_END))
+    size = c_int(os.lseek(fd, 0, os.SEEK_END))
     try:
         region = Mapped(layer, size, fd=fd)
     except (OSError, ValueError) as exc:  # ValueError: Python's mmap refusing the length
         if isinstance(exc, OSError):
-            _perror("mmap", exc)
+            perror("mmap", exc)
         else:
             os.write(2, f"ValueError: {exc}\n".encode())
         return 0
     pid = os.fork()
     if pid > 0:
-        _wait(pid)
+        wait_child(pid)
         buf = _cstring(region)  # strcpy(buf, ptr) into char buf[64]
-        _say("read data : ", buf)
+        say("read data : ", buf)
     elif pid == 0:
         region.write(0, b"nihao a, son!!!\0")
     region.unmap()
@@ -329,7 +234,7 @@ def parent_child_program(path: str, layer: str) -> int:
 def webserver_copy_program(src: str, dst: str) -> int:
     """webserver-mmap's copy program: truncate the target, write one byte, map both, memcpy."""
     fd = os.open(src, os.O_RDWR)
-    length = _c_int(os.lseek(fd, 0, os.SEEK_END))
+    length = c_int(os.lseek(fd, 0, os.SEEK_END))
     fd1 = os.open(dst, os.O_RDWR | os.O_CREAT, 0o664)
     os.truncate(dst, length)
     os.write(fd1, b"\0")  # write(fd1, "", 1): one byte, at the descriptor's offset 0
@@ -342,7 +247,7 @@ def webserver_copy_program(src: str, dst: str) -> int:
             failed[name] = exc
     for name in ("ptr", "ptr1"):
         if name in failed:
-            _perror(name, failed[name])
+            perror(name, failed[name])
             return 0
     ptr, ptr1 = mapped["ptr"], mapped["ptr1"]
     ctypes.memmove(ptr1, ptr, length)
@@ -381,15 +286,15 @@ def anonymous_fork_program(layer: str, child_sleep: float) -> int:
     pid = os.fork()
     if pid > 0:
         region.write(0, b"hello, world\0")
-        _wait(pid)
+        wait_child(pid)
     elif pid == 0:
         if child_sleep:
             time.sleep(child_sleep)
-        _say(_cstring(region))
+        say(_cstring(region))
     try:
         region.unmap()
     except OSError as exc:
-        _perror("munmap", exc)
+        perror("munmap", exc)
     return 0
 
 
@@ -426,14 +331,14 @@ def shared_obj_program(layer: str) -> int:
         hello = b"hello world"
         obj.len = len(hello)
         ctypes.memmove(region.addr + SharedObj.str.offset, hello, len(hello))
-        _say(f"child:{os.getpid()} wrote [str:", obj.str, f",len:{obj.len}]")
-        _say(f"child share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
+        say(f"child:{os.getpid()} wrote [str:", obj.str, f",len:{obj.len}]")
+        say(f"child share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
         del obj
         region.unmap()
         return 0
     reap(pid)
-    _say(f"parent:{os.getpid()} read [str:", obj.str, f",len:{obj.len}]")
-    _say(f"parent share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
+    say(f"parent:{os.getpid()} read [str:", obj.str, f",len:{obj.len}]")
+    say(f"parent share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
     del obj
     region.unmap()
     return 0
@@ -442,7 +347,7 @@ def shared_obj_program(layer: str) -> int:
 def unp_model_setup(path: str) -> int:
     """The page-model program up to its mmap: ``page_size`` 'B's and 10 'C's, map 15000 bytes."""
     page = PAGE
-    _say(f"pagesize={page}")
+    say(f"pagesize={page}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o700)
     os.write(fd, b"B" * page + b"C" * 10)
     os.close(fd)
@@ -456,7 +361,7 @@ def unp_model_body(addr: int) -> None:
     """The page-model program's four reads (labels as it prints them) and four stores."""
     for label, index in (("value[0]=", 0), ("value[4095]=", PAGE - 1), ("value[4096]=", PAGE),
                          ("value[4106]=", PAGE + 10)):
-        _say(label, bytes([libc.load(addr + index)]))
+        say(label, bytes([libc.load(addr + index)]))
     libc.store(addr, ord("X"))
     libc.store(addr + PAGE - 1, ord("X"))
     libc.store(addr + PAGE - 1 + 10, ord("Y"))
