@@ -58,8 +58,10 @@ class Event:
     """A one-shot hand-off between two processes of a program: what one of its sleeps meant.
 
     Made before ``fork``; afterwards one side calls :meth:`post`, the other
-    :meth:`wait`.  Each closes the end it does not use, so a poster that
-    dies first ends the wait at once (end of file) instead of at the bound.
+    :meth:`wait`.  The waiter closes its copy of the write end, so a poster
+    that dies first ends the wait at once (end of file) instead of at the
+    bound; the poster keeps the read end, so posting to a waiter that
+    never waits (the sleeps as written) or already left never raises SIGPIPE.
     """
 
     def __init__(self) -> None:
@@ -67,10 +69,7 @@ class Event:
 
     def post(self) -> None:
         """Tell the waiting side that the awaited step has happened."""
-        with contextlib.suppress(OSError):
-            os.close(self._read)
-        with contextlib.suppress(BrokenPipeError):
-            os.write(self._write, b"!")
+        os.write(self._write, b"!")
 
     def wait(self, bound: float = HANDOFF_BOUND_S) -> bool:
         """Block until the other side posts or ends; return False if ``bound`` passed first."""
@@ -105,8 +104,10 @@ class Stage:
         return f"{head}{slash}{self.shm_tag}{tail}"
 
 
-def _confine_shm(tag: str) -> tuple[str, str]:
-    """Give this probe a private /dev/shm if the platform allows; return (tag to use, how)."""
+def _confine_shm(tag: str, private: bool) -> tuple[str, str]:
+    """Give this probe a private /dev/shm if asked and allowed; return (tag to use, how)."""
+    if not private:
+        return tag, f"names prefixed with the run's tag {tag!r} (asked for)"
     try:
         namespaces.enter_private_mount_namespace()
         namespaces.mount_tmpfs(SHM_DIR, size=SHM_TMPFS_BYTES)
@@ -141,7 +142,7 @@ Program = Callable[..., int | None]
 
 def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[str, str | None],
            timing: str = REPLACED, shm_tag: str | None = None, shm_state: Sequence[str] = (),
-           processes: int = 2, runs: int = 1) -> dict[str, Any]:
+           private_shm: bool = True, processes: int = 2, runs: int = 1) -> dict[str, Any]:
     """Run a document's program(s) as written, in ``workdir``, from the starting ``state``.
 
     ``steps`` are (label, program) run one after another, each as a process
@@ -149,12 +150,15 @@ def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[st
     their starting text (None: absent); it is laid down afresh before each
     of ``runs`` runs.  ``shm_tag`` (the run's unique tag) says the program
     uses POSIX shm and must be confined; ``shm_state`` names the program's
-    shm objects that exist before it starts (empty).  Returns, per run and step, the
+    shm objects that exist before it starts (empty); ``private_shm=False``
+    prefixes the names even where a private /dev/shm could be had (the
+    fallback, exercised everywhere).  Returns, per run and step, the
     output and how each process ended, and after the last run the files,
     their modes, the shm objects left and how the names were confined.
     """
     os.chdir(workdir)
-    tag, confinement = ("", "no shm names") if shm_tag is None else _confine_shm(shm_tag)
+    tag, confinement = ("", "no shm names") if shm_tag is None else \
+        _confine_shm(shm_tag, private_shm)
     stage = Stage(timing=timing, shm_tag=tag)
     timeout = 30.0 if timing == AS_WRITTEN else 10.0
     results: list[dict[str, Any]] = []

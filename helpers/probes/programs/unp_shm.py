@@ -105,8 +105,8 @@ def usage_steps_without_step4(stage: Stage) -> int:
     return usage_steps(stage, touch=False)
 
 
-def steps_probe(workdir: str, state: str, timing: str, shm_tag: str,
-                touch: bool = True) -> dict[str, Any]:
+def steps_probe(workdir: str, state: str, timing: str, shm_tag: str, touch: bool = True,
+                private_shm: bool = True) -> dict[str, Any]:
     """Replay the usage steps with the object absent (``"fresh"``) or already there (``"exists"``).
 
     Adds ``steps``: what each step's call returned, by the call's name, from
@@ -114,7 +114,8 @@ def steps_probe(workdir: str, state: str, timing: str, shm_tag: str,
     """
     program = usage_steps if touch else usage_steps_without_step4
     result = replay([("p", program)], workdir, {}, timing, shm_tag,
-                    shm_state=["/oneShmObj"] if state == "exists" else [])
+                    shm_state=["/oneShmObj"] if state == "exists" else [],
+                    private_shm=private_shm)
     steps = {}
     for line in result["last"]["p"]["output"].splitlines():
         if line.startswith("step ") and " -> " in line:
