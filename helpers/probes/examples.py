@@ -28,13 +28,11 @@ from helpers.probes.eof import page_round
 from helpers.probes.fork import Mapped, reap
 from helpers.probes.peer import Peer, PeerDied, PeerError
 from helpers.probes.programs.process import c_int, perror, run_program, say, wait_child
+from helpers.probes.programs.unp_shm import IOS_BASE_HEX, SharedObj, parent_read_and_addresses
 from helpers.probes.regions import describe_at, region_at
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
-#: libstdc++'s value of ``std::ios_base::hex`` (``_S_hex = 1L << 3``): what
-#: ``cout << ios_base::hex`` prints, since it streams the flag as a number.
-IOS_BASE_HEX = 8
 
 
 @contextlib.contextmanager
@@ -123,8 +121,13 @@ def related_example_probe(path: str, size: int, order: str, runs: int) -> dict[s
         child.update(result["others"])
     with open(path, "rb") as handle:
         head = handle.read(5)
-    return {"printed": dict(printed), "parent": dict(parent), "child": dict(child),
-            "file_head": head.hex(), "runs": runs}
+    return {"printed": dict(printed), "printed_always": _always(printed),
+            "parent": dict(parent), "child": dict(child), "file_head": head.hex(), "runs": runs}
+
+
+def _always(counts: Counter[str]) -> str | None:
+    """Return the one string every run printed, None when the runs differed."""
+    return next(iter(counts)) if len(counts) == 1 else None
 
 
 def _end_of(call: Callable[[], Any]) -> Any:
@@ -199,7 +202,7 @@ def memmap_copy_probe(src: str, dst: str, touch_page: int | None = None) -> dict
     left = [region_at(state["ptr1"] + page * PAGE) is not None
             for page in range(page_round(max(state["size"], 1)) // PAGE)] if state["ptr1"] else []
     result = {"output": "".join(out), "size": state["size"], "source_pages_still_mapped": left,
-              "target_exists": os.path.exists(dst)}
+              "source_released": not any(left), "target_exists": os.path.exists(dst)}
     if touch_page is not None:
         note(base=state["ptr1"], **result)
         libc.load(state["ptr1"] + touch_page * PAGE)
@@ -228,33 +231,6 @@ def parent_child_program(path: str, layer: str) -> int:
     elif pid == 0:
         region.write(0, b"nihao a, son!!!\0")
     region.unmap()
-    return 0
-
-
-def webserver_copy_program(src: str, dst: str) -> int:
-    """webserver-mmap's copy program: truncate the target, write one byte, map both, memcpy."""
-    fd = os.open(src, os.O_RDWR)
-    length = c_int(os.lseek(fd, 0, os.SEEK_END))
-    fd1 = os.open(dst, os.O_RDWR | os.O_CREAT, 0o664)
-    os.truncate(dst, length)
-    os.write(fd1, b"\0")  # write(fd1, "", 1): one byte, at the descriptor's offset 0
-    mapped: dict[str, int] = {}
-    failed: dict[str, OSError] = {}
-    for name, which in (("ptr", fd), ("ptr1", fd1)):  # both mmap calls, then both checks
-        try:
-            mapped[name] = libc.mmap(0, length, RW, libc.MAP_SHARED, which, 0)
-        except OSError as exc:
-            failed[name] = exc
-    for name in ("ptr", "ptr1"):
-        if name in failed:
-            perror(name, failed[name])
-            return 0
-    ptr, ptr1 = mapped["ptr"], mapped["ptr1"]
-    ctypes.memmove(ptr1, ptr, length)
-    libc.munmap(ptr1, length)
-    libc.munmap(ptr, length)
-    os.close(fd1)
-    os.close(fd)
     return 0
 
 
@@ -306,16 +282,13 @@ def anonymous_fork_probe(layer: str, child_sleep: float, runs: int) -> dict[str,
         result = run_program(anonymous_fork_program, layer, child_sleep, processes=2)
         printed[result["output"]] += 1
         statuses.update([result["main"], *result["others"]])
-    return {"printed": dict(printed), "statuses": dict(statuses), "runs": runs}
+    # Clean: every process the probe reaped exited 0 and no "munmap:" perror line appeared.
+    clean = set(statuses) == {"exit 0"} and not any("munmap" in text for text in printed)
+    return {"printed": dict(printed), "printed_always": _always(printed),
+            "statuses": dict(statuses), "clean": clean, "runs": runs}
 
 
 # --- unp-shm: the shared object over fork, the page model ------------------------------------
-
-class SharedObj(ctypes.Structure):
-    """The example's ``SharedObj``; the document does not show it: a length and a char array."""
-
-    _fields_ = (("len", ctypes.c_int), ("str", ctypes.c_char * 64))
-
 
 def shared_obj_program(layer: str) -> int:
     """unp-shm's anonymous example: the child fills a SharedObj, the parent reads it after waitpid.
@@ -344,6 +317,12 @@ def shared_obj_program(layer: str) -> int:
     return 0
 
 
+def shared_obj_probe(layer: str) -> dict[str, Any]:
+    """Run :func:`shared_obj_program`; return its output, what the parent read, the addresses."""
+    result = run_program(shared_obj_program, layer, processes=2)
+    return {**result, **parent_read_and_addresses(result["output"])}
+
+
 def unp_model_setup(path: str) -> int:
     """The page-model program up to its mmap: ``page_size`` 'B's and 10 'C's, map 15000 bytes."""
     page = PAGE
@@ -352,9 +331,7 @@ def unp_model_setup(path: str) -> int:
     os.write(fd, b"B" * page + b"C" * 10)
     os.close(fd)
     fd = os.open(path, os.O_RDWR)
-    addr = libc.mmap(0, 15000, RW, libc.MAP_SHARED, fd, 0)
-    os.close(fd)  # the program closes it at the end; the mapping does not need it
-    return addr
+    return libc.mmap(0, 15000, RW, libc.MAP_SHARED, fd, 0)  # fd stays open: closed at the end
 
 
 def unp_model_body(addr: int) -> None:
@@ -366,14 +343,6 @@ def unp_model_body(addr: int) -> None:
     libc.store(addr + PAGE - 1, ord("X"))
     libc.store(addr + PAGE - 1 + 10, ord("Y"))
     libc.store(addr + PAGE + 20, ord("Z"))
-
-
-def unp_model_program(path: str) -> int:
-    """unp-shm's page-model program as published (its two extra stores commented out)."""
-    addr = unp_model_setup(path)
-    unp_model_body(addr)
-    libc.munmap(addr, 15000)
-    return 0
 
 
 def unp_model_extra_store(path: str, at: int) -> dict[str, Any]:
@@ -392,34 +361,3 @@ def unp_model_extra_store(path: str, at: int) -> dict[str, Any]:
     note(base=addr, region_at_target=describe_at(target), inside_mapping=inside)
     libc.store(target, ord("O") if inside else libc.load(target))
     return {"region_at_target": describe_at(target)}
-
-
-# --- go-mmap: the demo ------------------------------------------------------------------------
-
-GO_MAP = 128 << 20
-
-
-def go_demo_program(path: str) -> int:
-    """go-mmap's demo: grow to 1, map 128 MiB shared, grow to 22, store the message and spaces.
-
-    Exits without msync; the deferred munmap runs as ``main`` returns.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-
-    def grow(size: int) -> None:
-        if os.fstat(fd).st_size >= size:
-            return
-        os.ftruncate(fd, size)
-
-    grow(1)
-    addr = libc.mmap(0, GO_MAP, RW, libc.MAP_SHARED, fd, 0)
-    msg = b"hello mmap!"
-    grow(len(msg) * 2)
-    for i, byte in enumerate(msg):
-        libc.store(addr + 2 * i, byte)
-        libc.store(addr + 2 * i + 1, ord(" "))
-    libc.munmap(addr, GO_MAP)
-    return 0
-

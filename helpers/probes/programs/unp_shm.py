@@ -141,12 +141,17 @@ def page_model_probe(workdir: str, state: Mapping[str, str | None]) -> dict[str,
 def shared_obj_probe(workdir: str, timing: str) -> dict[str, Any]:
     """Replay test_anonymous_mmap; add what the parent read and whether both printed one address."""
     result = replay([("p", anonymous_function)], workdir, {}, timing)
-    lines = result["last"]["p"]["output"].splitlines()
+    return {**result, **parent_read_and_addresses(result["last"]["p"]["output"])}
+
+
+def parent_read_and_addresses(output: str) -> dict[str, Any]:
+    """Return what the parent's line says it read, and the addresses both processes printed."""
+    lines = output.splitlines()
     read = [line.split(" read ", 1)[1] for line in lines
             if line.startswith("parent:") and " read " in line]
     addresses = {line.rsplit(":", 1)[1] for line in lines if "share_obj addr:" in line}
-    return {**result, "parent_read": read[0] if read else None,
-            "same_address": len(addresses) == 1, "addresses": sorted(addresses)}
+    return {"parent_read": read[0] if read else None, "same_address": len(addresses) == 1,
+            "addresses": sorted(addresses)}
 
 
 PRODUCER_DATA = b"hello world !"
