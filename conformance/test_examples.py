@@ -304,8 +304,7 @@ def test_memmap_related_program(probe, prediction, workdir, state, timing):
         # mmap(2): each process's first access is to a page wholly past end of file (size 0).
         assert (parent.value, child.value) == ("SIGBUS", "SIGBUS"), outcome
         return
-    case = "short-output" if state == "short" else \
-        _case_for(timing, "data-output", "data-output-sleeps-as-written")
+    case = _case_for(timing, f"{state}-output", "output-sleeps-as-written")
     output = prediction.observe(case, field(outcome, "last", "p", "output"), instance=where)
     file = field(outcome, "files", "test.txt")
     if state == "data":
@@ -371,10 +370,10 @@ COPY_STATES = {"missing": (None, "missing-identical"), "empty": ("", "empty-iden
 @pytest.mark.parametrize("state", list(COPY_STATES))
 def test_memmap_copy_program(probe, prediction, workdir, state):
     source, case = COPY_STATES[state]
-    outcome = _replay(probe, [("p", memmap_ipc.copy)], workdir, {"test.txt": source})
+    outcome = _replay(probe, [("p", memmap_ipc.copy)], workdir, {"test.txt": source},
+                      same=("test.txt", "test2.txt"))
     where = f"test.txt {state}"
-    same = prediction.observe(case, compare(field(outcome, "files", "test.txt"),
-                                            field(outcome, "files", "test2.txt")),
+    same = prediction.observe(case, field(outcome, "identical"),
                               claim="memmap-ipc.program-copy", instance=where)
     if source is not None:
         prediction.observe("empty-source" if state == "empty" else "identical", same,
@@ -425,11 +424,11 @@ WEB_COPY_STATES = {
 @pytest.mark.claim("webserver-mmap.program-copy", "webserver-mmap.copy-program-identical")
 @pytest.mark.parametrize("state", list(WEB_COPY_STATES))
 def test_webserver_copy_program(probe, prediction, workdir, state):
-    outcome = _replay(probe, [("p", webserver_mmap.copy)], workdir, WEB_COPY_STATES[state])
+    outcome = _replay(probe, [("p", webserver_mmap.copy)], workdir, WEB_COPY_STATES[state],
+                      same=("english.txt", "cpy.txt"))
     case = state if state in ("missing", "empty", "longer-target") else "data"
-    same = prediction.observe(f"{case}-identical", compare(
-        field(outcome, "files", "english.txt"), field(outcome, "files", "cpy.txt")),
-        claim="webserver-mmap.program-copy", instance=state)
+    same = prediction.observe(f"{case}-identical", field(outcome, "identical"),
+                              claim="webserver-mmap.program-copy", instance=state)
     old_case = {"missing": "missing-source", "empty": "empty-source"}.get(state, "identical")
     prediction.observe(old_case, same, claim="webserver-mmap.copy-program-identical",
                        instance=state)

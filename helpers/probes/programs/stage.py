@@ -142,7 +142,8 @@ Program = Callable[..., int | None]
 
 def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[str, str | None],
            timing: str = REPLACED, shm_tag: str | None = None, shm_state: Sequence[str] = (),
-           private_shm: bool = True, processes: int = 2, runs: int = 1) -> dict[str, Any]:
+           private_shm: bool = True, same: tuple[str, str] | None = None, processes: int = 2,
+           runs: int = 1) -> dict[str, Any]:
     """Run a document's program(s) as written, in ``workdir``, from the starting ``state``.
 
     ``steps`` are (label, program) run one after another, each as a process
@@ -152,7 +153,8 @@ def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[st
     uses POSIX shm and must be confined; ``shm_state`` names the program's
     shm objects that exist before it starts (empty); ``private_shm=False``
     prefixes the names even where a private /dev/shm could be had (the
-    fallback, exercised everywhere).  Returns, per run and step, the
+    fallback, exercised everywhere); ``same`` names two files to compare
+    afterwards (``identical``: both exist and hold the same bytes).  Returns, per run and step, the
     output and how each process ended, and after the last run the files,
     their modes, the shm objects left and how the names were confined.
     """
@@ -181,6 +183,10 @@ def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[st
             for name in _shm_objects(tag):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(SHM_DIR, name))
-    return {"runs": results, "last": results[-1], "files": _files(), "modes": _modes(),
+    files = _files()
+    identical = same is not None and all(n in files for n in same) and \
+        files[same[0]] == files[same[1]]
+    return {"runs": results, "last": results[-1], "files": files, "modes": _modes(),
+            "identical": identical,
             "shm_left": left, "shm_objects_left": len(left), "confinement": confinement,
             "timing": timing}
