@@ -30,7 +30,7 @@ import pytest
 from fixtures.resources import SizedFile
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.observe import compare, field, file_bytes, result
+from helpers.observe import field, file_bytes, result, same
 from helpers.probes.eof import page_round, touch_with_layout
 from helpers.probes.examples import (
     IOS_BASE_HEX,
@@ -170,8 +170,7 @@ def test_parent_prints_what_the_child_copied(probe, prediction, sized_file, laye
 def test_one_byte_write_after_truncate_lands_at_offset_zero(probe, prediction, sized_file,
                                                             length, case):
     outcome = probe(truncate_then_write_one, _new_path(sized_file), length)
-    unchanged = prediction.observe(case, compare(field(outcome, "size_after_truncate"),
-                                                 field(outcome, "size_after_write")),
+    unchanged = prediction.observe(case, same(outcome, "size_after_truncate", "size_after_write"),
                                    instance=f"truncate to {length}, then write(fd, \"\", 1)")
     assert outcome.ok, outcome
     # write(2) writes at the descriptor's offset (0 after open), so it grows only an empty file.
@@ -206,10 +205,10 @@ def test_anonymous_example_child_prints_hello(probe, prediction, layer, child_sl
 def test_shared_object_example_parent_reads_child_data(probe, prediction, layer):
     outcome = probe(shared_obj_probe, layer)
     read = prediction.observe("parent-read", field(outcome, "parent_read"), layer=layer)
-    same = prediction.observe("same-address", field(outcome, "same_address"), layer=layer)
+    shared = prediction.observe("same-address", field(outcome, "same_address"), layer=layer)
     assert outcome.ok and outcome.value["main"] == "exit 0", outcome
     # fork(2): the shared mapping is inherited at the same address; waitpid orders the read.
-    assert (read.value, same.value) == ("[str:hello world,len:11]", True), outcome
+    assert (read.value, shared.value) == ("[str:hello world,len:11]", True), outcome
     # cout << ios_base::hex streams the flag's value (libstdc++: 8) before the pointer.
     assert all(a.startswith(f"{IOS_BASE_HEX}0x") for a in outcome.value["addresses"]), outcome
 
@@ -373,10 +372,10 @@ def test_memmap_copy_program(probe, prediction, workdir, state):
     outcome = _replay(probe, [("p", memmap_ipc.copy)], workdir, {"test.txt": source},
                       same=("test.txt", "test2.txt"))
     where = f"test.txt {state}"
-    same = prediction.observe(case, field(outcome, "identical"),
+    copied = prediction.observe(case, field(outcome, "identical"),
                               claim="memmap-ipc.program-copy", instance=where)
     if source is not None:
-        prediction.observe("empty-source" if state == "empty" else "identical", same,
+        prediction.observe("empty-source" if state == "empty" else "identical", copied,
                            claim="memmap-ipc.copy-map-before-ftruncate", instance=where)
     assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
     printed = outcome.value["last"]["p"]["output"]
@@ -386,7 +385,7 @@ def test_memmap_copy_program(probe, prediction, workdir, state):
         assert printed == "mmap: Invalid argument\n", printed
         assert list(outcome.value["files"]) == ["test.txt"], outcome
     else:
-        assert printed == "" and same.value is True, outcome
+        assert printed == "" and copied.value is True, outcome
 
 
 WEB_RELATED_STATES = {"missing": {}, "empty": {"test.txt": ""}, "short": {"test.txt": "12345"},
@@ -427,10 +426,10 @@ def test_webserver_copy_program(probe, prediction, workdir, state):
     outcome = _replay(probe, [("p", webserver_mmap.copy)], workdir, WEB_COPY_STATES[state],
                       same=("english.txt", "cpy.txt"))
     case = state if state in ("missing", "empty", "longer-target") else "data"
-    same = prediction.observe(f"{case}-identical", field(outcome, "identical"),
+    copied = prediction.observe(f"{case}-identical", field(outcome, "identical"),
                               claim="webserver-mmap.program-copy", instance=state)
     old_case = {"missing": "missing-source", "empty": "empty-source"}.get(state, "identical")
-    prediction.observe(old_case, same, claim="webserver-mmap.copy-program-identical",
+    prediction.observe(old_case, copied, claim="webserver-mmap.copy-program-identical",
                        instance=state)
     assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
     files, printed = outcome.value["files"], outcome.value["last"]["p"]["output"]
@@ -439,7 +438,7 @@ def test_webserver_copy_program(probe, prediction, workdir, state):
     elif state == "empty":  # truncate to 0, write(2) one NUL at offset 0, mmap(2) length 0
         assert printed == "ptr: Invalid argument\n" and files["cpy.txt"] == "\0", outcome
     else:
-        assert printed == "" and same.value is True, outcome
+        assert printed == "" and copied.value is True, outcome
 
 
 @pytest.mark.claim("webserver-mmap.program-anonymous")
@@ -568,9 +567,9 @@ def test_unp_anonymous_function(probe, prediction, workdir, timing):
     outcome = probe(unp_shm.shared_obj_probe, workdir, timing, timeout=timeout)
     where = f"sleeps {timing}"
     read = prediction.observe("parent-read", field(outcome, "parent_read"), instance=where)
-    same = prediction.observe("same-address", field(outcome, "same_address"), instance=where)
+    shared = prediction.observe("same-address", field(outcome, "same_address"), instance=where)
     # fork(2): a shared mapping is inherited at the same address; waitpid orders the read.
-    assert (read.value, same.value) == ("[str:hello world,len:11]", True), outcome
+    assert (read.value, shared.value) == ("[str:hello world,len:11]", True), outcome
     assert all(a.startswith(f"{unp_shm.IOS_BASE_HEX}0x") for a in outcome.value["addresses"])
 
 
