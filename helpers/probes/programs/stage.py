@@ -153,10 +153,12 @@ def replay(steps: Sequence[tuple[str, Program]], workdir: str, state: Mapping[st
     uses POSIX shm and must be confined; ``shm_state`` names the program's
     shm objects that exist before it starts (empty); ``private_shm=False``
     prefixes the names even where a private /dev/shm could be had (the
-    fallback, exercised everywhere); ``same`` names two files to compare
-    afterwards (``identical``: both exist and hold the same bytes).  Returns, per run and step, the
-    output and how each process ended, and after the last run the files,
-    their modes, the shm objects left and how the names were confined.
+    fallback, exercised everywhere).  ``same`` names two files to compare
+    afterwards (``identical``: both exist and hold the same bytes).
+
+    Returns, per run and step, the output and how each process ended, and
+    after the last run the files, their modes, the shm objects left and how
+    the names were confined.
     """
     os.chdir(workdir)
     tag, confinement = ("", "no shm names") if shm_tag is None else \
