@@ -108,7 +108,6 @@ def _entry(entry: Entry, catalogue: Catalogue, by_platform: Mapping[str, list[Ch
         "rule": entry.rule,
         "references": list(entry.references),
         "prediction": entry.prediction,
-        "quote": entry.quote,
         "conditions": list(entry.conditions),
         "needs": list(entry.needs),
         "layers": list(entry.layers),
