@@ -18,10 +18,13 @@ def _map(path: str, flags: int = libc.MAP_SHARED) -> tuple[int, int]:
     return fd, libc.mmap(0, PAGE, RW, flags, fd, 0)
 
 
-def flags_result(path: str, flags: str) -> dict[str, Any]:
-    """Return the result of msync over a shared file page with ``flags`` (``"0"`` for none)."""
+def flags_result(path: str, flags: str, unknown: int = 0) -> dict[str, Any]:
+    """Return the result of msync over a shared file page with ``flags`` (``"0"`` for none).
+
+    ``unknown`` adds a bit no MS_ flag uses.
+    """
     _, addr = _map(path)
-    return {"msync": attempt(libc.msync, addr, PAGE, bits(flags))}
+    return {"msync": attempt(libc.msync, addr, PAGE, bits(flags) | unknown)}
 
 
 def unaligned(path: str) -> dict[str, Any]:

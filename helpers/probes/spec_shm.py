@@ -28,11 +28,11 @@ def _drop_privilege() -> None:
         os.setuid(NOBODY)
 
 
-def same_object(name: str, other: str) -> dict[str, Any]:
-    """Create ``name``, write to it, open ``other``; return whether ``other`` shows the bytes."""
+def same_object(name: str) -> dict[str, Any]:
+    """Create ``name``, write to it, open it again; return whether the new descriptor sees it."""
     fd = libc.shm_open(name, CREATE, 0o600)
     os.write(fd, b"shared")
-    second = libc.shm_open(other, os.O_RDWR)
+    second = libc.shm_open(name, os.O_RDWR)
     return {"same": os.pread(second, 6, 0) == b"shared"}
 
 
@@ -126,8 +126,11 @@ def open_result(name: str, oflag: str, create_first: bool = False) -> dict[str, 
 
 
 def long_name(name: str, length: int, call: str) -> dict[str, Any]:
-    """Return the result of shm_open (O_CREAT) or shm_unlink of ``name`` padded to ``length``."""
-    padded = (name + "x" * length)[:length]
+    """Return the result of shm_open (O_CREAT) or shm_unlink of ``name`` padded to ``length``.
+
+    ``length`` counts the characters after the leading slash (NAME_MAX is 255 on Linux).
+    """
+    padded = (name + "x" * length)[:length + 1]
     if call == "shm_unlink":
         return {"result": attempt(libc.shm_unlink, padded)}
     return {"result": attempt(libc.shm_open, padded, CREATE, 0o600)}
@@ -174,3 +177,9 @@ def recreate_after_unlink(name: str) -> dict[str, Any]:
     libc.shm_unlink(name)
     new = libc.shm_open(name, CREATE, 0o600)
     return {"new_object": os.fstat(new).st_size == 0 and os.pread(old, 3, 0) == b"old"}
+
+
+def unlink_twice(name: str) -> dict[str, Any]:
+    """Create ``name`` and unlink it twice; return both results."""
+    os.close(libc.shm_open(name, CREATE, 0o600))
+    return {"first": attempt(libc.shm_unlink, name), "second": attempt(libc.shm_unlink, name)}
