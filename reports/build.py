@@ -14,7 +14,7 @@ from typing import Any
 
 from helpers.catalogue import LAYERS, Catalogue, Entry
 from reports import platforms as platforms_
-from reports import sections
+from reports import posix, sections
 from reports.evidence import check_lines, probe_summary
 from reports.extras import Extra
 from reports.raw import Check, RawRun
@@ -173,7 +173,8 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
         by_platform[platform["id"]] = []
     for check in raw.checks:
         by_platform[key_to_id[check.platform]].append(check)
-    entries = [_entry(e, catalogue, by_platform) for e in catalogue.entries.values()]
+    entries = [_entry(e, catalogue, by_platform) for e in catalogue.entries.values()
+               if e.kind != "spec"]  # spec entries live in the POSIX section
     checks = [_check(c, key_to_id[c.platform]) for c in raw.checks]
     end = raw.end or {}
     checks_duration = round(sum(c.duration_s for c in raw.checks), 3)
@@ -224,6 +225,7 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
         "entries": entries,
         "checks": checks,
         "sections": sections.build(raw.figures, extras, key_to_id),
+        "posix": posix.build(catalogue, by_platform, entries),
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reports import posix
 from reports.errors import ReportError
 from reports.evidence import short_nodeid, value
 
@@ -53,7 +54,7 @@ def pick_platform(report: Mapping[str, Any], wanted: str | None, name: str,
 def _results(report: Mapping[str, Any], platform: str) -> dict[str, Mapping[str, Any]]:
     return {
         entry["id"]: {**result, "kind": entry["kind"]}
-        for entry in report["entries"]
+        for entry in [*report["entries"], *posix.entries(report)]
         for result in entry["results"]
         if result["platform"] == platform
     }
@@ -135,6 +136,8 @@ def diff(a: Mapping[str, Any], b: Mapping[str, Any], platform_a: str | None = No
         _section(f"checks only {names[0]} ran", [f"  {n}" for n in checks_a if n not in checks_b]),
         _section(f"checks only {names[1]} ran", [f"  {n}" for n in checks_b if n not in checks_a]),
         _section("checks whose outcome differs", outcomes),
+        _section("POSIX assertions whose verdict differs",
+                 posix.diff_lines(a, b, pa["id"], pb["id"])),
     ]
     differs = any(findings)
     for block in findings:

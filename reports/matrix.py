@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from reports import posix
 from reports import render_html as html_format
 from reports import render_md as md_format
 from reports.verdicts import Verdict
@@ -68,7 +69,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
             index = len(columns)
             columns.append(Column(name, platform["id"], platform["label"],
                                   report["run"]["commit"]))
-            for entry in report["entries"]:
+            for entry in [*report["entries"], *posix.entries(report)]:
                 row = rows.setdefault(entry["id"], {
                     "kind": entry["kind"], "group": entry["document"] or entry["kind"],
                     "statement": entry["statement"], "cells": {}})
@@ -77,6 +78,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
                         row["cells"][index] = (result["verdict"], result["reason"])
     groups.setdefault("fault", "Faults")
     groups.setdefault("model", "Model")
+    groups.setdefault("spec", posix.TITLE)
     return Grid(
         columns=tuple(columns),
         rows=tuple(
@@ -95,7 +97,8 @@ def _describe(column: Column) -> str:
 
 def _tally(grid: Grid, index: int) -> str:
     counts = Counter(row.cells[index][0] for row in grid.rows if row.cells[index] is not None)
-    return ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value])
+    names = dict.fromkeys([*Verdict, *posix.SpecVerdict])
+    return ", ".join(f"{counts[v]} {v}" for v in names if counts[v])
 
 
 def render_md(grid: Grid) -> str:

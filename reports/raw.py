@@ -56,6 +56,8 @@ class Case:
     matched: bool | None
     central: bool
     evidence: dict[str, Any]
+    status: str = "observed"  #: observed, unobservable or undecided (helpers.observe.Status)
+    instance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def _check(record: dict[str, Any]) -> Check:
             matched=c.get("matched"),
             central=bool(c.get("central", False)),
             evidence=c.get("evidence") or {},
+            status=c.get("status") or "observed",
+            instance=c.get("instance"),
         )
         for c in record.get("cases", ())
     )

@@ -20,7 +20,9 @@ from reports import figures
 from reports.build import summary_lines
 from reports.evidence import failure_summary
 from reports.overview import platform_table, provenance_rows
-from reports.verdicts import MARKERS, Verdict
+from reports.posix import marker
+from reports.posix import render_html as posix_html
+from reports.verdicts import Verdict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 #: Nothing may be fetched: styles and scripts are inline, images only data: URLs.
@@ -47,8 +49,8 @@ def page(title: str, body: str, script: str = "") -> str:
 
 def verdict(value: str) -> str:
     """Return the verdict badge: marker and name, coloured by class, readable without colour."""
-    marker = MARKERS[Verdict(value)]
-    return f"<span class=\"v v-{escape(value)}\"><b>{escape(marker)}</b>{escape(value)}</span>"
+    return (f"<span class=\"v v-{escape(value)}\"><b>{escape(marker(value))}</b>"
+            f"{escape(value)}</span>")
 
 
 def kv_table(rows: Iterable[tuple[str, str]], css: str = "kv") -> str:
@@ -274,6 +276,7 @@ def render(report: Mapping[str, Any]) -> str:
                 # The highlights above are lifted from these; the rest stays on demand.
                 shown = f"<details><summary>all model figures</summary>{shown}</details>"
         parts.append(shown)
+    parts.append(posix_html(report))
     for name, section in sections.items():
         if name not in ("faults", "model"):
             parts.append(f"<h2>{escape(section['title'])}</h2>{_figures(section)}")

@@ -16,7 +16,9 @@ from reports import figures
 from reports.build import summary_lines
 from reports.evidence import clip, failure_summary
 from reports.overview import platform_table, provenance_rows
-from reports.verdicts import CLAIM_VERDICTS, MARKERS, SPEC_VERDICTS, Verdict
+from reports.posix import marker
+from reports.posix import render_md as posix_md
+from reports.verdicts import CLAIM_VERDICTS, SPEC_VERDICTS
 
 _SPECIAL = re.compile(r"[\\`*\[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 STATEMENT_LENGTH = 140
@@ -50,7 +52,7 @@ def _longest_run(text: str) -> int:
 
 def verdict(value: str) -> str:
     """Return a verdict with its emoji-free marker: ``OK`` confirmed."""
-    return f"`{MARKERS[Verdict(value)]}` {value}"
+    return f"`{marker(value)}` {value}"
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -198,6 +200,7 @@ def render(report: Mapping[str, Any]) -> str:
         if section == "model":
             lines += _highlights(sections["model"]["highlights"])
         lines += _figures(sections[section])
+    lines += posix_md(report)
     for name, section in sections.items():
         if name not in ("faults", "model"):
             lines += [f"## {esc(section['title'])}", "", *_figures(section)]
