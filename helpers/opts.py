@@ -14,8 +14,14 @@ scanned for ``id`` attributes rather than parsed as XML.
 from __future__ import annotations
 
 import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
 import tomllib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,10 +77,9 @@ def read_assertion_ids(path: Path) -> list[int]:
 
 def checkout_assertions(directory: Path, names: Iterable[str] = OPTS_INTERFACES) -> list[str]:
     """Return ``interface/id`` for every assertion of the checkout's interface directories."""
-    base = interfaces_dir(directory)
-    return [f"{name}/{n}" for name in names
-            for n in read_assertion_ids(base / name / "assertions.xml")
-            if (base / name / "assertions.xml").is_file()]
+    files = [(name, interfaces_dir(directory) / name / "assertions.xml") for name in names]
+    return [f"{name}/{n}" for name, path in files if path.is_file()
+            for n in read_assertion_ids(path)]
 
 
 def interfaces_dir(directory: Path) -> Path:
@@ -89,3 +94,100 @@ def interfaces_dir(directory: Path) -> Path:
         if (candidate / "mmap").is_dir():
             return candidate
     return directory / "conformance" / "interfaces"
+
+
+#: The Open POSIX Test Suite's exit codes (its include/posixtest.h).
+RESULTS = {0: "PASS", 1: "FAIL", 2: "UNRESOLVED", 4: "UNSUPPORTED", 5: "UNTESTED"}
+_TEST = re.compile(r"^(?P<assertion>\d+)-\d+\.(?:c|sh)$")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test program of the suite: its assertion, how it ended, how long it ran."""
+
+    interface: str
+    name: str
+    assertion: int
+    result: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AnchorRun:
+    """A run of the suite's interface directories: results, times and assertion coverage."""
+
+    results: tuple[TestResult, ...]
+    build_s: float
+    run_s: float
+    assertions: tuple[str, ...]  #: every id of the checkout's assertions.xml files
+
+    def tested(self) -> set[str]:
+        """Return the assertions that have at least one test program."""
+        return {f"{r.interface}/{r.assertion}" for r in self.results}
+
+    def decided(self) -> set[str]:
+        """Return the assertions with a test that ended PASS or FAIL."""
+        return {f"{r.interface}/{r.assertion}" for r in self.results
+                if r.result in ("PASS", "FAIL")}
+
+
+def _build(source: Path, include: Path, output: Path) -> str | None:
+    """Compile one test program; return None, or why it did not build."""
+    done = subprocess.run(["cc", "-std=gnu99", "-w", f"-I{include}", "-o", str(output),
+                           str(source), "-lpthread", "-lrt"],
+                          capture_output=True, text=True, timeout=120)
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1]
+
+
+def _run(command: list[str], cwd: Path, timeout: float) -> str:
+    """Run one test program in ``cwd``; return its result name."""
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT"
+    if done.returncode < 0:
+        return signal.Signals(-done.returncode).name
+    return RESULTS.get(done.returncode, f"exit {done.returncode}")
+
+
+def run_checkout(directory: Path, *, timeout: float = 60.0,
+                 names: Iterable[str] = OPTS_INTERFACES) -> AnchorRun:
+    """Build and run the test programs of ``names`` in an Open POSIX checkout.
+
+    Each C test is compiled against the suite's ``include`` directory (in
+    parallel, as ``make -j`` would) and each program, C or shell, runs on its
+    own in a scratch directory that is removed afterwards, killed after
+    ``timeout`` seconds.  A test that does not build counts as ``BUILD-FAILED``.
+    """
+    base = interfaces_dir(directory)
+    include = base.parent.parent / "include"
+    tests = sorted((name, path) for name in names if (base / name).is_dir()
+                   for path in (base / name).iterdir() if _TEST.match(path.name))
+    results: list[TestResult] = []
+    with tempfile.TemporaryDirectory(prefix="mmapcheck-opts-") as scratch:
+        work = Path(scratch)
+        start = time.perf_counter()
+        sources = [(name, path) for name, path in tests if path.suffix == ".c"]
+        with ThreadPoolExecutor() as pool:
+            built = dict(zip(sources, pool.map(
+                lambda item: _build(item[1], include, work / f"{item[0]}-{item[1].stem}"),
+                sources), strict=True))
+        build_s = time.perf_counter() - start
+        start = time.perf_counter()
+        for name, path in tests:
+            cwd = work / "cwd"
+            cwd.mkdir()
+            began = time.perf_counter()
+            if path.suffix == ".sh":
+                result = _run(["sh", str(path)], cwd, timeout)
+            elif built[(name, path)] is not None:
+                result = "BUILD-FAILED"
+            else:
+                result = _run([str(work / f"{name}-{path.stem}")], cwd, timeout)
+            shutil.rmtree(cwd, ignore_errors=True)
+            assertion = int(_TEST.match(path.name)["assertion"])
+            results.append(TestResult(name, path.stem, assertion, result,
+                                      time.perf_counter() - began))
+        run_s = time.perf_counter() - start
+    return AnchorRun(tuple(results), build_s, run_s,
+                     tuple(checkout_assertions(directory, names)))
