@@ -16,6 +16,8 @@ from helpers.probes.spec_rows import File, Row, check, params
 ROWS = [
     Row("spec.msync-writes-modified-data", "in-file", p.written_to_file, (File(1),), True,
         "field", "in_file"),
+    Row("spec.msync-writes-modified-data", "in-file", p.written_to_file, (File(1), "pymmap"),
+        True, "field", "in_file", layer="pymmap"),
     Row("spec.msync-invalidate", "consistent-after-invalidate", p.invalidate_shows_file,
         (File(1),), True, "field", "consistent"),
     Row("spec.msync-addr-alignment", "unaligned-addr", p.unaligned, (File(1),), "EINVAL",

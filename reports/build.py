@@ -257,6 +257,11 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
             tally = ", ".join(f"{n} {v}" for v, n in counts["verdicts"][kind].items()
                               if n or kind == "claim")
             parts.append(f"{total} {one if total == 1 else many}: {tally}")
+        if crosswalk := report.get("posix", {}).get("crosswalk"):
+            tally = Counter(v for row in crosswalk for p, v in row["verdicts"].items()
+                            if p == counts.get("platform", p))
+            parts.append(f"{len(crosswalk)} POSIX assertions: "
+                         + ", ".join(f"{n} {v}" for v, n in tally.most_common()))
         c = counts["checks"]
         text = f"{c['total']} checks: {c['passed']} passed, {c['failed']} failed, " \
                f"{c['skipped']} skipped, {c['error']} error"

@@ -111,10 +111,18 @@ def map_fd_mode(path: str, mode: str, prot: str, flags: str, layer: str) -> dict
     return {"mmap": attempt(libc.mmap, 0, PAGE, bits(prot), bits(flags), fd, 0)}
 
 
-def disposition(path: str, flags: str) -> dict[str, Any]:
-    """Store through a mapping of ``path`` and return whether the file's bytes changed."""
-    addr = _map(path, PAGE, flags=flags)
-    libc.write_bytes(addr, b"W")
+def disposition(path: str, flags: str, layer: str = "libc") -> dict[str, Any]:
+    """Store through a mapping of ``path`` and return whether the file's bytes changed.
+
+    Python's mmap module spells MAP_SHARED as ACCESS_WRITE and MAP_PRIVATE as ACCESS_COPY.
+    """
+    if layer == "pymmap":
+        access = pymmap.ACCESS_COPY if flags == "MAP_PRIVATE" else pymmap.ACCESS_WRITE
+        with open(path, "r+b") as handle, pymmap.mmap(handle.fileno(), PAGE,
+                                                      access=access) as mapped:
+            mapped[0:1] = b"W"
+    else:
+        libc.write_bytes(_map(path, PAGE, flags=flags), b"W")
     with open(path, "rb") as handle:
         return {"file_changed": handle.read(1) == b"W"}
 

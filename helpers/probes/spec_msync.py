@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap as pymmap
 import os
 from typing import Any
 
@@ -33,9 +34,18 @@ def unaligned(path: str) -> dict[str, Any]:
     return {"msync": attempt(libc.msync, addr + 1, PAGE - 1, libc.MS_SYNC)}
 
 
-def written_to_file(path: str) -> dict[str, Any]:
-    """Store through MAP_SHARED, msync(MS_SYNC); return whether read(2) sees the bytes."""
-    fd, addr = _map(path)
+def written_to_file(path: str, layer: str = "libc") -> dict[str, Any]:
+    """Store through MAP_SHARED, msync(MS_SYNC); return whether read(2) sees the bytes.
+
+    Python's ``mmap.flush()`` is its msync(MS_SYNC).
+    """
+    fd = os.open(path, os.O_RDWR)
+    if layer == "pymmap":
+        with pymmap.mmap(fd, PAGE) as mapped:
+            mapped[:6] = b"synced"
+            mapped.flush()
+            return {"in_file": os.pread(fd, 6, 0) == b"synced"}
+    addr = libc.mmap(0, PAGE, RW, libc.MAP_SHARED, fd, 0)
     libc.write_bytes(addr, b"synced")
     libc.msync(addr, PAGE, libc.MS_SYNC)
     return {"in_file": os.pread(fd, 6, 0) == b"synced"}
