@@ -20,6 +20,8 @@ ROWS = [
         "success"),
     Row("spec.munmap-return-value", "failure-returns-minus-1", p.return_values, (), -1,
         "field", "failure"),
+    Row("spec.munmap-addr-alignment", "unaligned-addr", p.unaligned, (), "EINVAL", "field",
+        "munmap"),
     Row("spec.munmap-outside-address-space", "kernel-range", p.outside_address_space, (),
         "EINVAL", "field", "munmap"),
 ]

@@ -66,3 +66,9 @@ def return_values() -> dict[str, Any]:
 def outside_address_space() -> dict[str, Any]:
     """Return the result of unmapping a page at the top of the 64-bit address space."""
     return {"munmap": libc.munmap_raw((1 << 64) - 2 * PAGE, PAGE)[1] or "ok"}
+
+
+def unaligned() -> dict[str, Any]:
+    """Return the result of munmap from one byte into a 2-page mapping."""
+    addr = libc.mmap(0, 2 * PAGE, RW, ANON)
+    return {"munmap": attempt(libc.munmap, addr + 1, PAGE)}
