@@ -11,7 +11,7 @@ An entry is
 ``source``       ``{document = key, section = "..."}`` for a claim,
                  ``{posix = "mmap", section = "...", edition = "XSH6 ..."}`` for a
                  spec entry, ``{man = "mmap(2)", section = "ERRORS"}`` otherwise
-``opts``         (optional; at least one on a spec entry) the POSIX assertions
+``opts``         (optional) the POSIX assertions
                  the entry states, ``["mmap/11"]``: Open POSIX Test Suite ids for
                  mmap, munmap, shm_open and shm_unlink, and the numbered "shall"
                  sentences of the msync and mprotect pages (:mod:`helpers.opts`)
@@ -230,8 +230,6 @@ def _entry(raw: Mapping[str, Any], path: Path, documents: Mapping[str, Document]
             raise _fail(path, where, "a spec entry names its POSIX interface in source.posix")
         if not entry_id.startswith("spec."):
             raise _fail(path, where, "a spec entry has an id starting with 'spec.'")
-        if not raw.get("opts"):
-            raise _fail(path, where, "a spec entry names its POSIX assertions in opts")
     else:
         if "man" not in source:
             raise _fail(path, where, "a fault or model entry names its man page in source.man")

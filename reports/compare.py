@@ -54,7 +54,7 @@ def pick_platform(report: Mapping[str, Any], wanted: str | None, name: str,
 def _results(report: Mapping[str, Any], platform: str) -> dict[str, Mapping[str, Any]]:
     return {
         entry["id"]: {**result, "kind": entry["kind"]}
-        for entry in [*report["entries"], *posix.entries(report)]
+        for entry in report["entries"]
         for result in entry["results"]
         if result["platform"] == platform
     }
@@ -62,7 +62,8 @@ def _results(report: Mapping[str, Any], platform: str) -> dict[str, Mapping[str,
 
 def case_key(case: Mapping[str, Any]) -> str:
     """Return the comparable reading of a case: check, label, layer, observed, match."""
-    layer = f" ({case['layer']})" if case.get("layer") else ""
+    layer = f"[{case['instance']}]" if case.get("instance") else ""
+    layer += f" ({case['layer']})" if case.get("layer") else ""
     match = {True: "matched", False: "did not match", None: "no prediction"}[case["matched"]]
     return (f"{short_nodeid(case['check'])} {case['case']}{layer}: observed "
             f"{value(case['observed'])} - {match}")
