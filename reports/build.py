@@ -108,6 +108,8 @@ def _entry(entry: Entry, catalogue: Catalogue, by_platform: Mapping[str, list[Ch
         "references": list(entry.references),
         "prediction": entry.prediction,
         "quote": entry.quote,
+        "opts": list(entry.opts),
+        "editions": entry.editions,
         "conditions": list(entry.conditions),
         "needs": list(entry.needs),
         "layers": list(entry.layers),

@@ -182,6 +182,10 @@ def _details(entry: Mapping[str, Any], labels: Mapping[str, str]) -> str:
         rows.append(("method", entry["method"]))
     if entry.get("untestable"):
         rows.append(("untestable", entry["untestable"]))
+    if entry.get("opts"):
+        rows.append(("POSIX assertions", ", ".join(entry["opts"])))
+    if entry.get("editions"):
+        rows.append(("other editions", entry["editions"]))
     rows += [("known deviation", "; ".join(f"{k}: {v}" for k, v in d.items()))
              for d in entry.get("deviations", [])]
     if entry.get("across"):
