@@ -14,8 +14,9 @@ import os
 import stat
 from typing import Any
 
-from helpers import libc
+from helpers import libc, namespaces
 from helpers.probes.faults_calls import attempt
+from helpers.probes.faults_privilege import drop_capability, has_capability
 
 NOBODY = 65534
 CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL
@@ -183,3 +184,18 @@ def unlink_twice(name: str) -> dict[str, Any]:
     """Create ``name`` and unlink it twice; return both results."""
     os.close(libc.shm_open(name, CREATE, 0o600))
     return {"first": attempt(libc.shm_unlink, name), "second": attempt(libc.shm_unlink, name)}
+
+
+def create_in_private_dev_shm(name: str, options: str) -> dict[str, Any]:
+    """Mount a tmpfs with ``options`` over /dev/shm in a private mount namespace, then create.
+
+    The mount exists only in this child's namespace and vanishes with it,
+    so the host's /dev/shm is never touched.  CAP_DAC_OVERRIDE is given up
+    first, so that the directory's mode binds even a root caller.
+    """
+    namespaces.enter_private_mount_namespace()
+    libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
+               options.encode())
+    if has_capability("CAP_DAC_OVERRIDE"):
+        drop_capability("CAP_DAC_OVERRIDE")
+    return {"shm_open": attempt(libc.shm_open, name, CREATE, 0o600)}
