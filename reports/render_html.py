@@ -210,9 +210,15 @@ def _entry_row(entry: Mapping[str, Any], platform_ids: Sequence[str],
         f"data-verdicts=\"{escape(verdicts)}\" data-document=\"{escape(_group(entry))}\" "
         f"data-layers=\"{escape(' '.join(_layers(entry)))}\" data-kind=\"{escape(entry['kind'])}\">"
         f"<td class=\"id\"><code>{escape(entry['id'])}</code></td>"
-        f"<td>{escape(entry['statement'])}</td>{cells}"
+        f"<td>{escape(entry['statement'])}{_quote(entry)}</td>{cells}"
         f"<td>{reason}{_details(entry, labels)}</td></tr>"
     )
+
+
+def _quote(entry: Mapping[str, Any]) -> str:
+    """Return the claim's verbatim locator, set beside the paraphrase ('' when none)."""
+    quote = entry.get("quote")
+    return f" <q lang=\"zh\" class=\"quote\">{escape(quote)}</q>" if quote else ""
 
 
 def _entries(group: str, heading: str, intro: str, entries: Sequence[Mapping[str, Any]],

@@ -133,7 +133,8 @@ def _entry_table(entries: Sequence[Mapping[str, Any]], platform_ids: Sequence[st
         verdicts = {r["platform"]: verdict(r["verdict"]) for r in entry["results"]}
         rows.append([
             code(entry["id"]),
-            esc(clip(entry["statement"], STATEMENT_LENGTH)),
+            esc(clip(entry["statement"], STATEMENT_LENGTH))
+            + (f" — 「{esc(entry['quote'])}」" if entry.get("quote") else ""),
             *(verdicts.get(p, "") for p in platform_ids),
             _evidence(entry),
         ])

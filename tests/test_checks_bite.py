@@ -73,7 +73,7 @@ def test_wrong_errno_fails_the_check_but_not_the_claim(tmp_path):
     # The document only says munmap(ptr + 1) fails; the errno is the man page's.
     status, verdicts, failed = _run(tmp_path, "wrong-errno")
     assert status == 1
-    assert f"{SELECTION[1]}[1-EINVAL-True]" in failed
+    assert f"{SELECTION[1]}[1-pointer-moved-by-one-EINVAL]" in failed
     assert verdicts[MUNMAP] == "qualified"
 
 
