@@ -415,17 +415,14 @@ WEB_COPY_STATES = {
 }
 
 
-@pytest.mark.claim("webserver-mmap.program-copy", "webserver-mmap.copy-program-identical")
+@pytest.mark.claim("webserver-mmap.program-copy")
 @pytest.mark.parametrize("state", list(WEB_COPY_STATES))
 def test_webserver_copy_program(probe, prediction, workdir, state):
     outcome = _replay(probe, [("p", webserver_mmap.copy)], workdir, WEB_COPY_STATES[state],
                       same=("english.txt", "cpy.txt"))
     case = state if state in ("missing", "empty", "longer-target") else "data"
     copied = prediction.observe(f"{case}-identical", field(outcome, "identical"),
-                              claim="webserver-mmap.program-copy", instance=state)
-    old_case = {"missing": "missing-source", "empty": "empty-source"}.get(state, "identical")
-    prediction.observe(old_case, copied, claim="webserver-mmap.copy-program-identical",
-                       instance=state)
+                                instance=state)
     assert outcome.ok and outcome.value["last"]["p"]["main"] == "exit 0", outcome
     files, printed = outcome.value["files"], outcome.value["last"]["p"]["output"]
     if state == "missing":  # open(2): ENOENT before cpy.txt is made
@@ -454,23 +451,17 @@ def test_webserver_anonymous_program(probe, prediction, workdir, timing):
 PAGE_MODEL_STATES = {"missing": {}, "longer": {"test.txt": "A" * (3 * PAGE_SIZE)}}
 
 
-@pytest.mark.claim("unp-shm.program-page-model", "unp-shm.example-reads",
-                   "unp-shm.example-writes-persist")
+@pytest.mark.claim("unp-shm.program-page-model")
 @pytest.mark.parametrize("state", list(PAGE_MODEL_STATES))
 def test_unp_page_model_program(probe, prediction, workdir, state):
     outcome = probe(unp_shm.page_model_probe, workdir, PAGE_MODEL_STATES[state], timeout=SLOW)
-    where, entry = f"test.txt {state}", "unp-shm.program-page-model"
+    where = f"test.txt {state}"
     end = field(outcome, "last", "p", "main")
     output = field(outcome, "last", "p", "output")
     stores, z_in = field(outcome, "stored"), field(outcome, "z_in_file")
-    for claim, case, seen in ((entry, "exit", end), (entry, "stores", stores),
-                              (entry, "z-not-in-file", z_in), (entry, "output", output),
-                              ("unp-shm.example-reads", "reads", output),
-                              ("unp-shm.example-reads", "no-signal", end),
-                              ("unp-shm.example-writes-persist", "stores", stores),
-                              ("unp-shm.example-writes-persist", "no-z", z_in),
-                              ("unp-shm.example-writes-persist", "size", field(outcome, "size"))):
-        prediction.observe(case, seen, claim=claim, instance=where)
+    for case, seen in (("exit", end), ("stores", stores), ("z-not-in-file", z_in),
+                       ("output", output)):
+        prediction.observe(case, seen, instance=where)
     # O_TRUNC: whatever was there, the file is page_size + 10 bytes; the tail of the last page
     # reads as NUL and is never written back (mmap(2) NOTES).
     assert end.value == "exit 0" and outcome.value["size"] == PAGE_SIZE + 10, outcome
