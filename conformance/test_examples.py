@@ -567,9 +567,10 @@ GO_STATES = {"missing": {}, "present": {"tmp.txt": "an older tmp.txt, longer tha
 def test_go_demo_program(probe, prediction, workdir, state):
     outcome = _replay(probe, [("p", go_mmap.demo)], workdir, GO_STATES[state])
     where = f"tmp.txt {state}"
-    cat = field(outcome, "files", "tmp.txt")
-    for claim in ("go-mmap.program-demo", "go-mmap.demo-output"):
-        prediction.observe("cat-tmp-txt", cat, claim=claim, instance=where)
+    cat = prediction.observe("cat-tmp-txt", field(outcome, "files", "tmp.txt"),
+                             claim="go-mmap.program-demo", instance=where)
+    # The sentence before the demo says what it writes into tmp.txt: its own proposition.
+    prediction.observe("tmp-txt-holds", cat, claim="go-mmap.demo-output", instance=where)
     end = prediction.observe("exit", field(outcome, "last", "p", "main"),
                              claim="go-mmap.program-demo", instance=where)
     # The stores are within the 22-byte file; MAP_SHARED stores are in the page cache at exit.
