@@ -89,15 +89,15 @@ def test_related_example_prints_only_what_was_stored_first(probe, prediction, si
     assert expected is None or printed.value == expected, seen
 
 
-@pytest.mark.claim("memmap-ipc.unrelated-processes-communicate")
+@pytest.mark.claim("memmap-ipc.program-writer-reader")
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("size", [0, 2, 4096])
 def test_unrelated_writer_then_reader(probe, prediction, sized_file, layer, size):
     outcome = probe(unrelated_example_probe, sized_file(size), layer, timeout=SLOW)
-    case = "pymmap-short-file" if layer == "pymmap" and size < 4096 else \
-        {0: "empty-file", 2: "short-file", 4096: "page-file"}[size]
+    case = "pymmap-short-reader-output" if layer == "pymmap" and size < 4096 else \
+        {0: "empty-reader-output", 2: "short-reader-output", 4096: "data-reader-output"}[size]
     reader = prediction.observe(case, field(outcome, "reader"), layer=layer,
-                                instance=f"test.txt of {size} bytes")
+                                instance=f"the two programs' calls, test.txt of {size} bytes")
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["file_size"] == size, seen  # stores never grow the file
@@ -106,7 +106,7 @@ def test_unrelated_writer_then_reader(probe, prediction, sized_file, layer, size
     elif size == 0:
         assert seen["writer"] == reader.value == "SIGBUS", seen
     else:
-        assert seen["writer"] == "ok" and reader.value in ("ptr:test", "ptr:te"), seen
+        assert seen["writer"] == "ok" and reader.value in ("ptr:test\n", "ptr:te\n"), seen
         assert seen["file_head"] == (b"test\0" + bytes(8))[:min(size, 8)].hex(), seen
 
 
