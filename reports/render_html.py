@@ -27,6 +27,7 @@ from reports.overview import (
     platform_table,
     provenance_rows,
 )
+from reports.posix import render_html as crosswalk_html
 from reports.verdicts import MARKERS, Verdict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -181,6 +182,10 @@ def _details(entry: Mapping[str, Any], labels: Mapping[str, str]) -> str:
         rows.append(("method", entry["method"]))
     if entry.get("untestable"):
         rows.append(("untestable", entry["untestable"]))
+    if entry.get("opts"):
+        rows.append(("POSIX assertions", ", ".join(entry["opts"])))
+    if entry.get("editions"):
+        rows.append(("other editions", entry["editions"]))
     rows += [("known deviation", "; ".join(f"{k}: {v}" for k, v in d.items()))
              for d in entry.get("deviations", [])]
     if entry.get("across"):
@@ -290,7 +295,8 @@ def render(report: Mapping[str, Any]) -> str:
                               report))
     posix = [e for e in entries if e["kind"] == "spec"]
     if posix:
-        parts += ["<h2>POSIX</h2>", _entries("spec", "POSIX spec entries", "", posix, report)]
+        parts += ["<h2>POSIX</h2>", _entries("spec", "POSIX spec entries", "", posix, report),
+                  crosswalk_html(report)]
     sections = report["sections"]
     for kind, title, name in (("fault", "Faults", "faults"), ("model", "Model", "model")):
         parts.append(f"<h2>{title}</h2>")
