@@ -65,10 +65,27 @@ def native(text: str, family: str) -> int:
     return value
 
 
+def _superblock_device(fd: int) -> str | None:
+    """Return ``major:minor`` of the superblock ``fd``'s file is on, as /proc/pid/maps shows it.
+
+    fstat's ``st_dev`` differs from it where a filesystem gives each
+    subvolume a device of its own (btrfs); mountinfo names the superblock's,
+    found through the descriptor's ``mnt_id`` in /proc/self/fdinfo.
+    """
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            mnt_id = next(line.split()[1] for line in info if line.startswith("mnt_id:"))
+        with open("/proc/self/mountinfo") as mountinfo:
+            return next(line.split()[2] for line in mountinfo if line.split()[0] == mnt_id)
+    except (OSError, StopIteration, IndexError):
+        return None
+
+
 def identity(fd: int) -> str:
     """Return ``"major:minor:inode"`` of an open file, as maps lines name it."""
     st = os.fstat(fd)
-    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}:{st.st_ino}"
+    device = _superblock_device(fd) or f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    return f"{device}:{st.st_ino}"
 
 
 def read_line(fd: int, deadline: float | None = None) -> bytes | None:
