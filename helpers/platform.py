@@ -14,7 +14,6 @@ import platform as _stdlib_platform
 import re
 import socket
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,20 +196,6 @@ def locations(scratch: str | None = None) -> dict[str, dict[str, Any] | None]:
             "sysv_shm": _sysv_shm() if sys.platform == "linux" else None}
 
 
-def facts_of(fingerprint: Mapping[str, Any], layer: str | None = None) -> dict[str, Any]:
-    """Return the facts a catalogue ``when`` predicate names (helpers.conditions.FACTS).
-
-    ``layer`` is the layer of the case being judged; the rest comes from
-    ``fingerprint``.  A fact the fingerprint lacks is None (unknown).
-    """
-    libc = fingerprint.get("libc") or {}
-    return {"layer": layer, "page_size": fingerprint.get("page_size"),
-            "scratch_fs": fingerprint.get("scratch_fs"), "shm_fs": fingerprint.get("shm_fs"),
-            "arch": fingerprint.get("machine"), "kernel": fingerprint.get("kernel_release"),
-            "privileged": fingerprint.get("privileged"), "libc": libc.get("name"),
-            "in_container": fingerprint.get("in_container")}
-
-
 def user_namespaces_allowed() -> bool:
     """Return whether unprivileged user namespaces look enabled (without creating one)."""
     limit = _read("/proc/sys/user/max_user_namespaces")
@@ -227,7 +212,7 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
     run's scratch directory).  ``locations`` records the mount of it, of
     /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, ``privileged``
     and ``in_container`` are the facts the catalogue's conditions name
-    (:func:`facts_of` turns a fingerprint into all of them).
+    beside those read from the other keys (``reports.facts``).
     """
     uname = os.uname()
     libc_name, libc_version = _stdlib_platform.libc_ver()
