@@ -55,6 +55,9 @@ def label(fingerprint: Mapping[str, Any] | None, gateways: Iterable[str] = ()) -
     container = _get(fingerprint, "container", "kind")
     if container:
         parts.append(f"in {container}")
+    variant = _get(fingerprint, "variant", "name")
+    if variant:  # a platform variant of a matrix run names itself first
+        parts.insert(0, f"{variant}: {_get(fingerprint, 'variant', 'description')}")
     return " / ".join(part for part in parts if part)
 
 
