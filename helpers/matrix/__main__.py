@@ -83,17 +83,20 @@ def run_variant(variant: variants.Variant, out: Path,
         try:
             made = variant.make(space)
         except variants.LeftOut as exc:
-            return {**result, "status": "left out", "reason": str(exc)}
+            result.update(status="left out", reason=str(exc))
+            return result
         except (OSError, subprocess.SubprocessError) as exc:
             detail = getattr(exc, "stderr", None) or exc
-            return {**result, "status": "left out", "reason": f"could not make it: {detail!s}"}
+            result.update(status="left out", reason=f"could not make it: {detail!s}")
+            return result
         raw = out / "raw" / f"{variant.name}.jsonl"
         raw.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "MMAPCHECK_OWNER"}
         if variant.depends_on:
             env[DEPTH_ENV] = "matrix"
-        code = _run(_command(variant, made, raw, pytest_args), env)
-        return {**result, "status": "ran", "exit": code, "raw": str(raw)}
+        result.update(status="ran", raw=str(raw))
+        result["exit"] = _run(_command(variant, made, raw, pytest_args), env)
+        return result
     finally:
         problems = space.close()
         result["seconds"] = round(time.perf_counter() - started, 1)

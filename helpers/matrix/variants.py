@@ -22,7 +22,7 @@ from helpers.platform import privileged, user_namespaces_allowed
 #: Sizes of the loop images: the smallest each mkfs accepts comfortably (sparse files).
 IMAGE_MB = {"ext4": 128, "xfs": 300, "btrfs": 256}
 HUGE_PAGES = 8
-SHM_SIZE = "64m"  # what a container engine gives /dev/shm by default
+SHM_SIZE = "64m"  # what a container engine gives /dev/shm by default (64 MiB)
 #: Directories mkfs lives in when an ordinary user's PATH lacks them.
 _SBIN = ("/usr/sbin", "/sbin")
 
@@ -143,7 +143,7 @@ VARIANTS = (
     Variant("xfs", "scratch on a loop-mounted xfs", ("scratch",), _loop("xfs")),
     Variant("btrfs", "scratch on a loop-mounted btrfs", ("scratch",), _loop("btrfs")),
     Variant("tmpfs", "scratch on a tmpfs", ("scratch",), _tmpfs),
-    Variant("container", f"private IPC, PID and mount namespaces with a {SHM_SIZE}B /dev/shm",
+    Variant("container", "private IPC, PID and mount namespaces with a 64 MiB /dev/shm",
             ("shm", "process"), _container),
     Variant("hugetlb", f"{HUGE_PAGES} huge pages reserved for the run", ("hugetlb",), _hugetlb),
 )
