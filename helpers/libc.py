@@ -223,6 +223,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "msgrcv": (c_ssize_t, [c_int, c_void_p, c_size_t, c_long, c_int], "c"),
     "msgctl": (c_int, [c_int, c_int, c_void_p], "c"),
     "malloc": (c_void_p, [c_size_t], "c"),
+    "strncpy": (c_void_p, [c_void_p, c_char_p, c_size_t], "c"),
     "free": (None, [c_void_p], "c"),
     "gnu_get_libc_version": (c_char_p, [], "c"),
 }
@@ -528,6 +529,11 @@ def malloc(size: int) -> int:
 def free(addr: int) -> None:
     """Release a block :func:`malloc` returned (``free(3)``)."""
     _call("free", addr)
+
+
+def strncpy(dest: int, src: bytes, n: int) -> None:
+    """Copy at most ``n`` bytes of the C string ``src`` to ``dest`` (``strncpy(3)``; no errors)."""
+    _call("strncpy", dest, src, n, failed=lambda _: False)
 
 
 def gnu_get_libc_version() -> str:
