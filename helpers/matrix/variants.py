@@ -118,8 +118,11 @@ def _tmpfs(workspace: Workspace) -> Made:
 
 
 def _container(workspace: Workspace) -> Made:
+    # Scratch of its own: in a user namespace the user is "root", and directories the real
+    # root owns under /tmp (pytest's among them) are not the user's.
+    scratch = workspace.directory("scratch")
     return Made(wrapper=_unshare(*_as_user(), "--ipc", "--pid", "--fork", "--mount-proc",
-                                 shm=True))
+                                 shm=True), scratch=str(scratch))
 
 
 def _hugetlb(workspace: Workspace) -> Made:
