@@ -56,9 +56,10 @@ def _command(variant: variants.Variant, made: variants.Made, raw: Path,
     return command
 
 
-def _run(command: list[str], env: dict[str, str]) -> int:
+def _run(command: list[str], env: dict[str, str], space: workspace.Workspace) -> int:
     """Run ``command`` in a session of its own; on an interruption end it, then re-raise."""
     child = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    space.running(child.pid)
     try:
         return child.wait()
     except BaseException:
@@ -70,6 +71,9 @@ def _run(command: list[str], env: dict[str, str]) -> int:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 continue
         raise
+    finally:
+        if child.returncode is not None:
+            space.running(None)
 
 
 def run_variant(variant: variants.Variant, out: Path,
@@ -95,7 +99,7 @@ def run_variant(variant: variants.Variant, out: Path,
         if variant.depends_on:
             env[DEPTH_ENV] = "matrix"
         result.update(status="ran", raw=str(raw))
-        result["exit"] = _run(_command(variant, made, raw, pytest_args), env)
+        result["exit"] = _run(_command(variant, made, raw, pytest_args), env, space)
         return result
     finally:
         problems = space.close()

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -73,6 +74,14 @@ class Workspace:
                        check=True, timeout=120)
         point.chmod(0o1777)
 
+    def running(self, pid: int | None) -> None:
+        """Record the process group of the checks running in the workspace, None once it ended.
+
+        Only a run killed outright leaves it recorded: :func:`clean_stale` then ends it.
+        """
+        self.state["child"] = pid
+        self._save()
+
     def reserve_hugepages(self, count: int) -> int:
         """Add ``count`` huge pages to the reservation; return how many are free now.
 
@@ -101,8 +110,11 @@ def hugepages_free() -> int:
 
 
 def undo(path: Path, state: dict[str, Any]) -> list[str]:
-    """Unmount, restore the huge page reservation and remove the workspace ``path``."""
+    """End its checks, unmount, restore the huge page reservation, remove the workspace ``path``."""
     problems = []
+    if state.get("child"):  # the checks of a run killed outright still use the mounts
+        with contextlib.suppress(OSError):
+            os.killpg(state["child"], signal.SIGKILL)
     for point in [*reversed(state.get("mounts", [])), *_mounts_under(path)]:
         if point in _mounts_under(Path(point)):
             unmount(point)
