@@ -114,6 +114,10 @@ def container() -> dict[str, Any]:
     for word in ("docker", "kubepods", "lxc", "libpod"):
         if word in cgroup:
             hints.append(f"cgroup path mentions {word}")
+    if kind not in (None, "wsl") and in_container() is False:
+        # Files left by an image build prove nothing: the PID namespace is the host's.
+        hints.append(f"not a {kind} container: the PID namespace is the initial one")
+        kind = None
     return {"kind": kind, "hints": hints}
 
 
