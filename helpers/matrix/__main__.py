@@ -135,14 +135,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results = []
     for variant in chosen:
-        result = run_variant(variant, args.out, args.pytest_args)
-        if result["status"] != "ran" and variant.depends_on is None and not args.variants:
-            results.append(result)  # the full run is made where this user can make it
-            result = run_variant(variants.HOST, args.out, args.pytest_args)
-        results.append(result)
-        shown = (f"ran in {result['seconds']} s, pytest exit {result['exit']}"
-                 if result["status"] == "ran" else f"left out: {result['reason']}")
-        print(f"matrix: {result['name']} ({result['description']}): {shown}", flush=True)
+        outcomes = [run_variant(variant, args.out, args.pytest_args)]
+        if outcomes[0]["status"] != "ran" and variant.depends_on is None and not args.variants:
+            # the full run is made where this user can make it
+            outcomes.append(run_variant(variants.HOST, args.out, args.pytest_args))
+        for result in outcomes:
+            shown = (f"ran in {result['seconds']} s, pytest exit {result['exit']}"
+                     if result["status"] == "ran" else f"left out: {result['reason']}")
+            print(f"matrix: {result['name']} ({result['description']}): {shown}", flush=True)
+        results += outcomes
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "variants.json").write_text(json.dumps(results, indent=1))
     ran = [r for r in results if r["status"] == "ran"]
