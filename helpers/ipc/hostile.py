@@ -27,16 +27,15 @@ from helpers.ipc.naming import fresh_name
 FIELDS: dict[str, tuple[int, int]] = {
     "magic": (0, 8), "version": (8, 4), "header_size": (12, 4), "capacity": (16, 8),
     "data_offset": (24, 8), "total_size": (32, 8), "max_peers": (40, 4), "flags": (44, 4),
-    "owner_uid": (48, 4), "mutex_kind": (52, 4), "created_ns": (56, 8),
+    "owner_uid": (48, 4), "lock_protocol": (52, 4), "created_ns": (56, 8),
     "creator_pid": (64, 8), "boot_id": (72, 16), "crc": (layout.HEADER.size, 4),
-    "HEAD": (layout.HEAD * 8, 8), "TAIL": (layout.TAIL * 8, 8),
-    "SEND_OWNER": (layout.SEND_OWNER * 8, 8), "RECV_OWNER": (layout.RECV_OWNER * 8, 8),
-    "SENDERS": (layout.SENDERS * 8, 8), "RECEIVERS": (layout.RECEIVERS * 8, 8),
-    "WAKE_TAIL": (layout.WAKE_TAIL * 8, 8),
-    "send_mutex_lock": (layout.SEND_MUTEX, 4), "table_mutex_lock": (layout.TABLE_MUTEX, 4),
-    "table_mutex_kind": (layout.TABLE_MUTEX + layout.MUTEX_KIND_OFFSET, 4),
-    "slot0_ident": (layout.SLOTS, 8), "slot0_pid": (layout.SLOTS + 8, 8),
-    "slot0_roles": (layout.SLOTS + 24, 8), "slot1_ident": (layout.SLOTS + 64, 8),
+    "HEAD": (layout.HEAD, 8), "TAIL": (layout.TAIL, 8),
+    "send_lock": (layout.SEND_LOCK, 4), "send_waiters": (layout.SEND_WAITERS, 4),
+    "recv_lock": (layout.RECV_LOCK, 4), "recv_waiters": (layout.RECV_WAITERS, 4),
+    "RECV_SLEEP": (layout.RECV_SLEEP, 8), "DATA_FUTEX": (layout.DATA_FUTEX, 4),
+    "SEND_SLEEP": (layout.SEND_SLEEP, 8), "WAKE_TAIL": (layout.WAKE_TAIL, 8),
+    "SPACE_FUTEX": (layout.SPACE_FUTEX, 4),
+    "slot0": (layout.slot_offset(0), 8), "slot1": (layout.slot_offset(1), 8),
     "first_frame": (-1, 16),  # resolved against the image's data offset
 }
 
