@@ -137,8 +137,10 @@ class Channel:
     __slots__ = (
         "__weakref__", "_backend", "_cap", "_checksum", "_closed", "_control", "_created",
         "_d", "_doff", "_fast", "_fd", "_geometry", "_head", "_lock_fd", "_locks", "_mm",
-        "_mv", "_name", "_pending", "_pid", "_rcas", "_recoveries", "_rsleep", "_rwait",
-        "_scas", "_sleeper", "_slot", "_ssleep", "_swait", "_table", "_tail", "_token",
+        "_mv", "_name", "_pending", "_pid", "_rcas", "_recoveries", "_rhead", "_rsleep",
+        "_rwait",
+        "_scas", "_sleeper", "_slot", "_ssleep", "_stail", "_swait", "_table", "_tail",
+        "_token",
         "_unlink_identity", "_waketail",
     )
 
@@ -355,6 +357,7 @@ class Channel:
             os.close(self._lock_fd)  # a forked child's copy: its locks stay the parent's
         self._lock_fd = -1
         self._pid = 0
+        self._stail = self._rhead = 0
         self._slot = -1
         self._token = 0
         self._fast = False
@@ -403,12 +406,6 @@ class Channel:
             raise CorruptChannel(problem)
         return head, tail
 
-    def _release(self, side: int) -> None:
-        """Leave ``side`` if this handle holds it (the ``finally`` of every slow entry)."""
-        lock = self._locks[side]
-        if lock.cas(self._token, 0, _SC) == self._token and lock.waiters.load(_SC):
-            lock.wake()
-
     def _entered(self, side: int, deadline: float | None) -> bool:
         """Enter ``side`` (inside the caller's try); False if ``deadline`` passed first."""
         outcome = self._locks[side].acquire(self._token, deadline)
@@ -443,7 +440,9 @@ class Channel:
             try:
                 if cas(0, token, _SC) == 0:
                     head = self._head.load(_RLX)  # written only under this lock
-                    tail = self._tail.load(_ACQ)  # edge 2: consumers are done below it
+                    tail = self._stail  # TAIL only grows: an old value is a safe bound
+                    if not 0 <= head - tail <= cap - size:
+                        tail = self._stail = self._tail.load(_ACQ)  # edge 2: space is free
                     if (0 <= head - tail <= cap - size and head <= _LIMIT
                             and not (head | tail) & 15):
                         _put(self._d, cap, head, data, False)
@@ -492,6 +491,7 @@ class Channel:
                 )
         self._ensure_peer(deadline)
         control = self._control
+        token = self._token
         total = len(payloads)
         sent = 0
         spun = False
@@ -533,8 +533,9 @@ class Channel:
                         need = waiting
                     self._waketail.store(need, _SC)
                     self._ssleep.store(1, _SC)
-            finally:
-                self._release(_SEND)
+            finally:  # the release is the first call: nothing can come before it
+                if self._scas(token, 0, _SC) == token and self._swait.load(_SC):
+                    self._locks[_SEND].wake()
             if pending != head and self._rsleep.load(_SC):
                 self._wake(self._rsleep, control.data_futex)
             if not need:
@@ -597,7 +598,9 @@ class Channel:
             try:
                 if cas(0, token, _SC) == 0:
                     tail = self._tail.load(_RLX)  # written only under this lock
-                    head = self._head.load(_ACQ)  # edge 1: the frames below it are whole
+                    head = self._rhead  # HEAD only grows: an old value is a safe bound
+                    if not 0 < head - tail <= cap:
+                        head = self._rhead = self._head.load(_ACQ)  # edge 1: frames are whole
                     if 0 < head - tail <= cap and head <= _LIMIT and not (head | tail) & 15:
                         off = tail % cap
                         pos, n, check = _unpack_from(self._d, off)
@@ -675,6 +678,7 @@ class Channel:
             raise ChannelClosed(f"channel {self._name!r} was closed by this process")
         self._ensure_peer(deadline)
         control = self._control
+        token = self._token
         spun = False
         while True:
             armed = faults.state.armed
@@ -704,8 +708,9 @@ class Channel:
                 elif spun:
                     expected = control.data_futex.load(_ACQ)
                     self._rsleep.store(1, _SC)
-            finally:
-                self._release(_RECV)
+            finally:  # the release is the first call: nothing can come before it
+                if self._rcas(token, 0, _SC) == token and self._rwait.load(_SC):
+                    self._locks[_RECV].wake()
             if out:
                 if self._ssleep.load(_SC) and tail >= self._waketail.load(_SC):
                     self._wake(self._ssleep, control.space_futex)
