@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 
 from helpers.ipc import (
     Channel,
+    ChannelError,
     ChannelPermissionError,
+    ChannelValueError,
     CorruptChannel,
     Full,
     hostile,
@@ -77,6 +79,26 @@ def test_hostile_header_gives_corrupt_channel_or_a_working_channel(
     image, data_offset = template
     outcome = hostile.attempt(target_path, hostile.apply(image, mutation, data_offset))
     assert outcome in ("corrupt", "accepted"), mutation.describe()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(several=st.lists(mutations, min_size=2, max_size=4))
+def test_several_fields_changed_at_once_never_hang_or_crash(
+        template: tuple[bytes, int], target_path: str, several: list) -> None:
+    """Each attempt runs in a child with a deadline, so a hang is caught as one."""
+    image, data_offset = template
+    mutated = hostile.apply_all(image, tuple(several), data_offset)
+    outcome = hostile.isolated(target_path, mutated, deadline=10.0)
+    assert outcome in ("corrupt", "accepted"), [m.describe() for m in several]
+
+
+def test_the_isolated_attempt_reports_a_hang_as_one(template: tuple[bytes, int],
+                                                   target_path: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer's hang counter bites: an attach that never returns is a "hang"."""
+    monkeypatch.setattr(hostile, "attempt", lambda path, image: time.sleep(60))
+    assert hostile.isolated(target_path, template[0], deadline=0.5) == "hang"
 
 
 @pytest.mark.parametrize(
@@ -231,3 +253,38 @@ def test_lock_held_by_a_live_peer_times_out_with_full() -> None:
             channel.send(b"x", timeout=0.2)
         finally:
             other.close()
+
+
+def test_from_fd_refuses_an_unsealed_memfd_and_a_plain_file(tmp_path: os.PathLike) -> None:
+    with Channel.create(fresh_name("memfd"), 4096, backend="memfd") as channel:
+        unsealed = os.memfd_create("unsealed", os.MFD_ALLOW_SEALING)
+        try:
+            os.write(unsealed, os.pread(channel.fileno(), 1 << 20, 0))
+            with pytest.raises(ChannelPermissionError, match="not a memfd sealed"):
+                Channel.from_fd(unsealed)
+        finally:
+            os.close(unsealed)
+    with (Channel.create(fresh_name("file"), 4096, backend="file") as channel,
+          pytest.raises(ChannelPermissionError, match="not a memfd sealed")):
+        Channel.from_fd(channel.fileno())
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602, 0o660])
+def test_create_refuses_a_mode_that_lets_others_write(mode: int) -> None:
+    with pytest.raises(ChannelValueError, match="lets group or others write"):
+        Channel.create(fresh_name("shm", "wide"), 4096, mode=mode)
+
+
+def test_attach_waits_for_the_setup_lock_no_longer_than_its_timeout() -> None:
+    import fcntl
+
+    with Channel.create(fresh_name("file", "flock"), 4096, backend="file") as channel:
+        holder = os.open(channel.name, os.O_RDWR)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            started = time.monotonic()
+            with pytest.raises(ChannelError, match="stayed locked"):
+                Channel.attach(channel.name, backend="file", timeout=0.3)
+            assert time.monotonic() - started < 1.5
+        finally:
+            os.close(holder)
