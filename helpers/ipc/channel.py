@@ -39,42 +39,34 @@ import contextlib
 import fcntl
 import mmap
 import os
-import stat
-import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import ModuleType
 
 from helpers.ipc import (
     arguments,
     atomic,
-    backends,
     codec,
     faults,
-    futex,
     layout,
     liveness,
+    opening,
     segment,
+    waiting,
 )
-from helpers.ipc.backends import memfd, storage
+from helpers.ipc.backends import memfd
 from helpers.ipc.errors import (
     ChannelClosed,
     ChannelError,
-    ChannelPermissionError,
     ChannelTypeError,
     ChannelValueError,
-    CorruptChannel,
-    Empty,
-    Full,
-    MessageTooLarge,
 )
 from helpers.ipc.locks import SideLock
 from helpers.ipc.peers import PeerTable
 from helpers.ipc.sleeping import FutexSleeper, PollSleeper
 
-_SEND = 0
-_RECV = 1
+_SEND = layout.SEND
+_RECV = layout.RECV
 _SC = atomic.SEQ_CST
 _ACQ = atomic.ACQUIRE
 _RLX = atomic.RELAXED
@@ -86,14 +78,6 @@ _PAD = codec.PAD
 _put = codec.put
 _unpack_from = codec.unpack_from
 
-#: how long a blocked caller spins (re-reading the other side's position)
-#: before it registers as a sleeper: a peer on another core usually makes
-#: progress well within this, and a futex round trip costs more.
-SPIN = 50e-6
-#: producers publish a batch every this many messages so receivers can start.
-PUBLISH_EVERY = 32
-#: how long attach, from_fd and create wait for the setup lock by default.
-SETUP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -164,51 +148,16 @@ class Channel:
         ``checksum=True`` adds a CRC-32 of every payload.  ``wait`` is
         ``"auto"``, ``"futex"`` or ``"poll"`` (the portable fallback).
         """
-        impl = backends.get(backend)
-        name = impl.check_name(name)
-        capacity = layout.round_capacity(
-            arguments.integer(capacity, "capacity", 1, layout.MAX_CAPACITY)
-        )
-        capacity = max(capacity, layout.MIN_CAPACITY)
-        mode = arguments.integer(mode, "mode", 0, 0o777)
-        if mode & 0o600 != 0o600:
-            raise ChannelValueError(f"mode {mode:#o} must let the owner read and write (0o600)")
-        if mode & 0o022:
-            raise ChannelValueError(f"mode {mode:#o} lets group or others write the channel")
-        max_peers = arguments.integer(max_peers, "max_peers", 1, layout.MAX_PEERS)
-        if not isinstance(checksum, bool):
-            raise ChannelTypeError(f"checksum must be a bool, got {type(checksum).__name__}")
-        use_futex = cls._check_wait(wait)
-        data_offset = layout.data_offset_for(max_peers)
-        total = data_offset + capacity
-        fd = impl.create(name, mode)
-        channel = None
+        made = opening.new(name, capacity, backend, mode, max_peers, checksum, wait)
         try:
-            storage.allocate(fd, total, f"{impl.KIND} channel {name!r}")
-            if impl is memfd:
-                memfd.seal(fd)
-            geometry = layout.Geometry(
-                capacity=capacity, max_peers=max_peers,
-                flags=layout.FLAG_CHECKSUM if checksum else 0,
-                data_offset=data_offset, total_size=total, owner_uid=os.fstat(fd).st_uid,
-                lock_protocol=layout.LOCK_PROTOCOL, created_ns=time.time_ns(),
-                creator_pid=os.getpid(), boot_id=segment.boot_id(),
-            )
-            channel = cls._map(fd, impl, name, geometry, created=True, use_futex=use_futex)
-            channel._setup(time.monotonic() + SETUP_TIMEOUT, fresh=True)
-            return channel
+            return cls._map(made, created=True)
         except BaseException:
-            if channel is not None:
-                channel._release_mapping()
-            os.close(fd)
-            if impl is not memfd:
-                with contextlib.suppress(ChannelError):
-                    impl.unlink(name)
+            opening.discard(made.fd, made.impl, made.name)
             raise
 
     @classmethod
     def attach(cls, name: str, backend: str = "shm", *, wait: str = "auto",
-               timeout: float = SETUP_TIMEOUT) -> Channel:
+               timeout: float = opening.SETUP_TIMEOUT) -> Channel:
         """Return a handle on the existing channel ``name`` after validating its header.
 
         The object must belong to this user and not be writable by group or
@@ -217,19 +166,16 @@ class Channel:
         (``CorruptChannel``).  Nothing is mapped before those checks pass.
         Waiting for a creator or another attacher ends after ``timeout`` s.
         """
-        impl = backends.get(backend)
-        name = impl.check_name(name)
-        use_futex = cls._check_wait(wait)
-        deadline = arguments.deadline(timeout) or time.monotonic() + SETUP_TIMEOUT
-        fd = impl.open_existing(name)
+        found = opening.named(name, backend, wait, timeout)
         try:
-            return cls._attach_fd(fd, impl, name, use_futex, deadline)
+            return cls._map(found, created=False)
         except BaseException:
-            os.close(fd)
+            os.close(found.fd)
             raise
 
     @classmethod
-    def from_fd(cls, fd: int, *, wait: str = "auto", timeout: float = SETUP_TIMEOUT) -> Channel:
+    def from_fd(cls, fd: int, *, wait: str = "auto",
+                timeout: float = opening.SETUP_TIMEOUT) -> Channel:
         """Return a handle on the memfd channel behind descriptor ``fd`` (which is duplicated).
 
         This is how a ``memfd`` channel is shared with a process that did not
@@ -238,73 +184,17 @@ class Channel:
         sender could shrink it under this process (``SIGBUS``).  The caller
         keeps and closes its own ``fd``.
         """
-        fd = arguments.integer(fd, "fd", 0, 1 << 31)
-        use_futex = cls._check_wait(wait)
-        deadline = arguments.deadline(timeout) or time.monotonic() + SETUP_TIMEOUT
+        found = opening.descriptor(fd, wait, timeout)
         try:
-            own = os.dup(fd)
-        except OSError as exc:
-            raise ChannelValueError(f"fd {fd} is not an open descriptor") from exc
-        try:
-            try:
-                seals = memfd.seals(own)
-            except OSError:
-                seals = 0
-            if seals & memfd.SEALS != memfd.SEALS:
-                raise ChannelPermissionError(
-                    f"fd {fd} is not a memfd sealed against shrink, grow and seal "
-                    f"(seals {seals:#x}): its size could change under this process"
-                )
-            return cls._attach_fd(own, memfd, f"fd:{fd}", use_futex, deadline)
+            return cls._map(found, created=False)
         except BaseException:
-            os.close(own)
+            os.close(found.fd)
             raise
-
-    @staticmethod
-    def _check_wait(wait: object) -> bool:
-        if wait not in ("auto", "futex", "poll"):
-            raise ChannelValueError(f"wait must be 'auto', 'futex' or 'poll', got {wait!r}")
-        if wait == "futex" and not futex.AVAILABLE:
-            raise ChannelError(f"futex waits unavailable: {futex.unavailable_reason()}")
-        reason = atomic.unavailable_reason()
-        if reason is not None:
-            raise ChannelError(f"refusing to run without real atomics: {reason}")
-        return wait != "poll" and futex.AVAILABLE
 
     @classmethod
-    def _attach_fd(cls, fd: int, impl: ModuleType, name: str, use_futex: bool,
-                   deadline: float) -> Channel:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CorruptChannel(f"{name!r} is not a regular file or shm object")
-        if info.st_uid != os.geteuid():
-            raise ChannelPermissionError(
-                f"{name!r} belongs to uid {info.st_uid}, not to this user (uid {os.geteuid()}); "
-                "a channel is only shared between processes of its owner"
-            )
-        if info.st_mode & 0o022:
-            raise ChannelPermissionError(
-                f"{name!r} has mode {stat.S_IMODE(info.st_mode):#o}: anyone may write it"
-            )
-        lock_fd = liveness.open_private(fd)
-        try:
-            segment.lock_setup(lock_fd, deadline, repr(name))
-            geometry = segment.read_geometry(fd, name, info, deadline, lock_fd)
-        except BaseException:
-            os.close(lock_fd)
-            raise
-        os.close(lock_fd)  # the flock goes with it; _setup takes it again once mapped
-        channel = cls._map(fd, impl, name, geometry, created=False, use_futex=use_futex)
-        try:
-            channel._setup(deadline, fresh=False)
-        except BaseException:
-            channel._release_mapping()
-            raise
-        return channel
-
-    @classmethod
-    def _map(cls, fd: int, impl: ModuleType, name: str, geometry: layout.Geometry, *,
-             created: bool, use_futex: bool) -> Channel:
+    def _map(cls, opened: opening.Opened, *, created: bool) -> Channel:
+        """Map the object, claim a slot under the setup lock; the caller closes on failure."""
+        fd, impl, name, geometry = opened.fd, opened.impl, opened.name, opened.geometry
         flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
         try:
             mm = mmap.mmap(fd, geometry.total_size, flags=flags,
@@ -334,7 +224,7 @@ class Channel:
         self._waketail = control.wake_tail
         self._swait, self._rwait = control.waiters
         self._scas, self._rcas = (cell.cas for cell in control.locks)
-        self._sleeper = FutexSleeper() if use_futex else PollSleeper()
+        self._sleeper = FutexSleeper() if opened.use_futex else PollSleeper()
         self._unlink_identity = None
         if impl is not memfd:
             info = os.fstat(fd)
@@ -342,12 +232,13 @@ class Channel:
         self._recoveries = []
         self._pending = None
         self._forget_peer_state()
-        return self
-
-    def _setup(self, deadline: float, *, fresh: bool) -> None:
-        """Under the setup lock: write or check the segment, then claim a slot."""
-        self._ensure_peer(deadline, fresh=fresh)
+        try:
+            self._ensure_peer(opened.deadline, fresh=created)
+        except BaseException:
+            self._release_mapping()
+            raise
         _live.add(self)
+        return self
 
     # ------------------------------------------------------------------ peer state
 
@@ -370,11 +261,16 @@ class Channel:
             raise ChannelClosed(f"channel {self._name!r} was closed by this process")
         if self._token and self._pid == os.getpid():
             return
+        with liveness.signals_deferred():
+            self._claim(deadline, fresh=fresh)
+
+    def _claim(self, deadline: float | None, *, fresh: bool) -> None:
+        """Take the setup lock, write or check the segment, claim a slot (signals held)."""
         self._forget_peer_state()
         use_futex = isinstance(self._sleeper, FutexSleeper)
         lock_fd = liveness.open_private(self._fd)
         try:
-            segment.lock_setup(lock_fd, deadline or time.monotonic() + SETUP_TIMEOUT,
+            segment.lock_setup(lock_fd, deadline or opening.setup_deadline(None),
                                repr(self._name))
             if fresh:
                 segment.initialise(self._mv, self._geometry)
@@ -397,29 +293,6 @@ class Channel:
     def _refresh_fast(self) -> None:
         self._fast = bool(self._token) and not (faults.state.armed or self._closed
                                                 or self._checksum)
-
-    def _positions(self) -> tuple[int, int]:
-        """Return (HEAD, TAIL) after checking they describe a possible ring state."""
-        head, tail = self._head.load(_ACQ), self._tail.load(_ACQ)
-        problem = layout.check_positions(head, tail, self._cap)
-        if problem:
-            raise CorruptChannel(problem)
-        return head, tail
-
-    def _entered(self, side: int, deadline: float | None) -> bool:
-        """Enter ``side`` (inside the caller's try); False if ``deadline`` passed first."""
-        outcome = self._locks[side].acquire(self._token, deadline)
-        if outcome is None:
-            return True
-        if outcome < 0:
-            return False
-        # The holder died inside the side.  Positions only move by one store after
-        # the work, so there is nothing to undo; it may have died between publishing
-        # and waking the sleepers, so wake them.
-        self._recoveries.append(outcome)
-        self._sleeper.wake(self._control.data_futex)
-        self._sleeper.wake(self._control.space_futex)
-        return True
 
     # ------------------------------------------------------------------ sending
 
@@ -455,7 +328,7 @@ class Channel:
                 if self._rsleep.load(_SC):
                     self._wake(self._rsleep, self._control.data_futex)
                 return
-        self._send_batch([data], arguments.deadline(timeout), single=True)
+        waiting.send_batch(self, [data], arguments.deadline(timeout), single=True)
 
     def send_many(self, items: Iterable[bytes], timeout: float | None = None) -> int:
         """Send every item in order; return how many were sent (all of them).
@@ -472,112 +345,11 @@ class Channel:
             raise ChannelTypeError(
                 f"send_many takes an iterable of messages, got {type(items).__name__}"
             ) from None
-        return self._send_batch(batch, arguments.deadline(timeout), single=False)
+        return waiting.send_batch(self, batch, arguments.deadline(timeout), single=False)
 
     def _wake(self, flag: object, futex_cell: object) -> None:
         flag.store(0, _SC)  # type: ignore[attr-defined]
         self._sleeper.wake(futex_cell)
-
-    def _send_batch(self, items: list, deadline: float | None, single: bool) -> int:
-        if self._closed:
-            raise ChannelClosed(f"channel {self._name!r} was closed by this process")
-        cap = self._cap
-        payloads = [arguments.payload(item) for item in items]
-        for payload in payloads:
-            if len(payload) + _HDR > cap:
-                raise MessageTooLarge(
-                    f"message of {len(payload)} bytes can never fit: this channel takes at "
-                    f"most {cap - _HDR} bytes per message (capacity {cap})"
-                )
-        self._ensure_peer(deadline)
-        control = self._control
-        token = self._token
-        total = len(payloads)
-        sent = 0
-        spun = False
-        while sent < total:
-            armed = faults.state.armed
-            need = expected = 0
-            head = pending = -1
-            try:
-                if not self._entered(_SEND, deadline):
-                    raise self._full(sent, single)
-                if armed:
-                    faults.hit("send.entered")
-                head, tail = self._positions()
-                pending = published = head
-                while sent < total:
-                    payload = payloads[sent]
-                    size = codec.size_of(len(payload))
-                    if pending + size - tail > cap:
-                        tail = self._positions()[1]
-                        if pending + size - tail > cap:
-                            need = pending + size - cap
-                            break
-                    _put(self._d, cap, pending, payload, self._checksum, armed)
-                    pending += size
-                    sent += 1
-                    if sent % PUBLISH_EVERY == 0:
-                        self._head.store(pending, _SC)
-                        published = pending
-                        if self._rsleep.load(_SC):
-                            self._wake(self._rsleep, control.data_futex)
-                if pending != published:
-                    self._head.store(pending, _SC)
-                    if armed:
-                        faults.hit("send.committed")
-                if need and spun:
-                    expected = control.space_futex.load(_ACQ)
-                    waiting = self._waketail.load(_SC)
-                    if self._ssleep.load(_SC) and waiting < need:
-                        need = waiting
-                    self._waketail.store(need, _SC)
-                    self._ssleep.store(1, _SC)
-            finally:  # the release is the first call: nothing can come before it
-                if self._scas(token, 0, _SC) == token and self._swait.load(_SC):
-                    self._locks[_SEND].wake()
-            if pending != head and self._rsleep.load(_SC):
-                self._wake(self._rsleep, control.data_futex)
-            if not need:
-                continue
-            if pending != head:
-                spun = False
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self._full(sent, single)
-            if not spun:
-                spun = True
-                self._spin(self._tail, need)
-                continue
-            if armed:
-                faults.hit("send.sleeping")
-            if self._tail.load(_SC) < need and not self._sleeper.sleep(
-                    control.space_futex, expected, deadline):
-                raise self._full(sent, single)
-            spun = (control.space_futex.load(_ACQ) == expected
-                    and self._tail.load(_ACQ) < need)
-        return sent
-
-    @staticmethod
-    def _full(sent: int, single: bool) -> Full:
-        what = "message" if single else f"batch ({sent} items sent, the rest not)"
-        return Full(f"{what} not sent before the timeout: the ring stayed full", sent)
-
-    @staticmethod
-    def _spin(cell: object, target: int) -> None:
-        """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s.
-
-        After a few plain re-reads each round yields the CPU: on a busy
-        machine the peer that would make progress may be waiting for this core.
-        """
-        load = cell.load  # type: ignore[attr-defined]
-        stop = time.perf_counter() + SPIN
-        rounds = 0
-        while load(_ACQ) < target:
-            rounds += 1
-            if rounds > 32:
-                if time.perf_counter() >= stop:
-                    return
-                os.sched_yield()
 
     # ------------------------------------------------------------------ receiving
 
@@ -618,7 +390,7 @@ class Channel:
                     self._wake(self._ssleep, self._control.space_futex)
                 self._pending = None  # no call between here and the return
                 return data
-        return self._recv_batch(1, arguments.deadline(timeout), None)[0]
+        return waiting.recv_batch(self, 1, arguments.deadline(timeout), None)[0]
 
     def recv_into(self, buffer: bytearray | memoryview, timeout: float | None = None) -> int:
         """Copy the next message into ``buffer``; return its length.
@@ -627,19 +399,10 @@ class Channel:
         longer than the buffer, ``ChannelValueError`` is raised and the
         message stays in the channel.
         """
-        try:
-            view = memoryview(buffer)
-        except TypeError:
-            raise ChannelTypeError(
-                f"recv_into needs a writable bytes-like buffer, got {type(buffer).__name__}"
-            ) from None
-        if view.readonly:
-            raise ChannelTypeError("recv_into needs a writable buffer, this one is read-only")
-        if view.format != "B" or view.ndim != 1:
-            view = view.cast("B")
+        view = arguments.writable(buffer)
         if self._pending is not None:
             return self._take_pending(1, view)[0]
-        return self._recv_batch(1, arguments.deadline(timeout), view)[0]
+        return waiting.recv_batch(self, 1, arguments.deadline(timeout), view)[0]
 
     def recv_many(self, max_items: int, timeout: float | None = None) -> list[bytes]:
         """Return between 1 and ``max_items`` messages, waiting only for the first.
@@ -650,7 +413,7 @@ class Channel:
         max_items = arguments.integer(max_items, "max_items", 1, 1 << 30)
         if self._pending is not None:
             return self._take_pending(max_items, None)
-        return self._recv_batch(max_items, arguments.deadline(timeout), None)
+        return waiting.recv_batch(self, max_items, arguments.deadline(timeout), None)
 
     def _take_pending(self, max_items: int, into: memoryview | None) -> list:
         """Hand out messages an interrupted receive had consumed, in order."""
@@ -671,65 +434,6 @@ class Channel:
         rest = items[count:]
         self._pending = rest or None  # no call between here and the return
         return taken
-
-    def _recv_batch(self, max_items: int, deadline: float | None,
-                    into: memoryview | None) -> list:
-        if self._closed:
-            raise ChannelClosed(f"channel {self._name!r} was closed by this process")
-        self._ensure_peer(deadline)
-        control = self._control
-        token = self._token
-        spun = False
-        while True:
-            armed = faults.state.armed
-            out: list = []
-            expected = 0
-            start_tail = -1
-            try:
-                if not self._entered(_RECV, deadline):
-                    raise Empty("no message arrived before the timeout")
-                if armed:
-                    faults.hit("recv.entered")
-                head, tail = self._positions()
-                start_tail = tail
-                if into is None and not (armed or self._checksum):
-                    tail = codec.take_plain(self._d, self._mm, self._doff, self._cap,
-                                            tail, head, max_items, out)
-                while tail != head and len(out) < max_items:
-                    item, size = codec.take(self._d, self._cap, tail, head, self._checksum,
-                                            into, armed)
-                    out.append(item)
-                    tail += size
-                if out:
-                    self._pending = out if into is None else bytes(into[:out[0]])
-                    self._tail.store(tail, _SC)
-                    if armed:
-                        faults.hit("recv.released")
-                elif spun:
-                    expected = control.data_futex.load(_ACQ)
-                    self._rsleep.store(1, _SC)
-            finally:  # the release is the first call: nothing can come before it
-                if self._rcas(token, 0, _SC) == token and self._rwait.load(_SC):
-                    self._locks[_RECV].wake()
-            if out:
-                if self._ssleep.load(_SC) and tail >= self._waketail.load(_SC):
-                    self._wake(self._ssleep, control.space_futex)
-                self._pending = None  # no call between here and the return
-                return out
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Empty("no message arrived before the timeout")
-            if not spun:
-                spun = True
-                self._spin(self._head, start_tail + 1)
-                continue
-            if armed:
-                faults.hit("recv.sleeping")
-            if self._head.load(_SC) == start_tail and not self._sleeper.sleep(
-                    control.data_futex, expected, deadline):
-                raise Empty("no message arrived before the timeout")
-            # Spin again only if something happened; after a quiet slice, go back to sleep.
-            spun = (control.data_futex.load(_ACQ) == expected
-                    and self._head.load(_ACQ) == start_tail)
 
     # ------------------------------------------------------------------ life cycle
 

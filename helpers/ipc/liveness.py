@@ -18,10 +18,13 @@ the description it inherited (``forget``) and opens its own on first use.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
+import signal
 import struct
+from collections.abc import Iterator
 
 from helpers.ipc.errors import ChannelError, errno_name
 
@@ -116,3 +119,23 @@ def slot_alive(fd: int, slot: int) -> bool:
 def anyone_alive(fd: int, max_peers: int) -> bool:
     """Return whether any other description holds any slot of the table."""
     return locked_by_other(fd, BASE, max_peers)
+
+
+#: signals that report a fault of the running code: never blocked.
+_SYNCHRONOUS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP}
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back asynchronous signals (so their Python handlers) for a slow step.
+
+    Claiming a slot takes a kernel lock and records it in the handle in
+    several steps; an exception between them would leave a slot held by a
+    handle that does not know it.  Blocking costs a few microseconds, which
+    only attach and first use after a fork pay, never a message.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _SYNCHRONOUS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -13,7 +13,7 @@ from helpers.ipc import atomic
 PACKAGE = Path(atomic.__file__).parent
 #: the modules that make up the channel (the rest are its tests' tools: workload, stress...).
 CHANNEL_MODULES = ("channel", "codec", "locks", "peers", "segment", "layout", "sleeping",
-                   "liveness", "futex", "native", "atomic")
+                   "liveness", "futex", "native", "atomic", "waiting", "opening", "arguments")
 
 
 def _tree(module: str) -> ast.Module:

@@ -28,7 +28,7 @@ PACKAGE = Path(roles.__file__).parent
 #: the files of the channel itself (the workload and roles are the test's own tools).
 CHANNEL_CODE = frozenset(str(PACKAGE / f"{module}.py") for module in (
     "channel", "codec", "locks", "peers", "segment", "layout", "sleeping", "liveness",
-    "futex", "native", "atomic", "arguments", "faults", "errors"))
+    "futex", "native", "atomic", "arguments", "faults", "errors", "waiting", "opening"))
 MESSAGES = 3000
 
 

@@ -1,0 +1,218 @@
+"""The slow paths of ``Channel``: batches, waiting for room or for messages, sleeping.
+
+``Channel.send`` and ``Channel.recv`` move one message in one pass when the
+side is free and the ring has room or a message; everything else comes here:
+batches, the checksum and fault-point paths, a side held by another handle
+(``helpers.ipc.locks`` waits and recovers), a full or empty ring (spin
+briefly, then sleep on the futex word the other side bumps, in slices).
+The side is entered as the first call inside a ``try`` whose ``finally``
+starts with the releasing compare-and-swap (interrupt safety, see
+``helpers.ipc.locks``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from helpers.ipc import arguments, atomic, codec, faults, layout
+from helpers.ipc.errors import ChannelClosed, CorruptChannel, Empty, Full, MessageTooLarge
+
+if TYPE_CHECKING:
+    from helpers.ipc.channel import Channel
+
+_SC, _ACQ = atomic.SEQ_CST, atomic.ACQUIRE
+
+#: how long a blocked caller spins (re-reading the other side's position)
+#: before it registers as a sleeper: a peer on another core usually makes
+#: progress well within this, and a futex round trip costs more.
+SPIN = 50e-6
+#: producers publish a batch every this many messages so receivers can start.
+PUBLISH_EVERY = 32
+
+
+def positions(channel: Channel) -> tuple[int, int]:
+    """Return (HEAD, TAIL) after checking they describe a possible ring state."""
+    head, tail = channel._head.load(_ACQ), channel._tail.load(_ACQ)
+    problem = layout.check_positions(head, tail, channel._cap)
+    if problem:
+        raise CorruptChannel(problem)
+    return head, tail
+
+def entered(channel: Channel, side: int, deadline: float | None) -> bool:
+    """Enter ``side`` (inside the caller's try); False if ``deadline`` passed first."""
+    outcome = channel._locks[side].acquire(channel._token, deadline)
+    if outcome is None:
+        return True
+    if outcome < 0:
+        return False
+    # The holder died inside the side.  Positions only move by one store after
+    # the work, so there is nothing to undo; it may have died between publishing
+    # and waking the sleepers, so wake them.
+    channel._recoveries.append(outcome)
+    channel._sleeper.wake(channel._control.data_futex)
+    channel._sleeper.wake(channel._control.space_futex)
+    return True
+
+
+def send_batch(channel: Channel, items: list, deadline: float | None, single: bool) -> int:
+    if channel._closed:
+        raise ChannelClosed(f"channel {channel._name!r} was closed by this process")
+    cap = channel._cap
+    payloads = [arguments.payload(item) for item in items]
+    for payload in payloads:
+        if len(payload) + codec.HDR > cap:
+            raise MessageTooLarge(
+                f"message of {len(payload)} bytes can never fit: this channel takes at "
+                f"most {cap - codec.HDR} bytes per message (capacity {cap})"
+            )
+    channel._ensure_peer(deadline)
+    control = channel._control
+    token = channel._token
+    total = len(payloads)
+    sent = 0
+    spun = False
+    while sent < total:
+        armed = faults.state.armed
+        need = expected = 0
+        head = pending = -1
+        try:
+            if not entered(channel, layout.SEND, deadline):
+                raise full(sent, single)
+            if armed:
+                faults.hit("send.entered")
+            head, tail = positions(channel)
+            pending = published = head
+            while sent < total:
+                payload = payloads[sent]
+                size = codec.size_of(len(payload))
+                if pending + size - tail > cap:
+                    tail = positions(channel)[1]
+                    if pending + size - tail > cap:
+                        need = pending + size - cap
+                        break
+                codec.put(channel._d, cap, pending, payload, channel._checksum, armed)
+                pending += size
+                sent += 1
+                if sent % PUBLISH_EVERY == 0:
+                    channel._head.store(pending, _SC)
+                    published = pending
+                    if channel._rsleep.load(_SC):
+                        channel._wake(channel._rsleep, control.data_futex)
+            if pending != published:
+                channel._head.store(pending, _SC)
+                if armed:
+                    faults.hit("send.committed")
+            if need and spun:
+                expected = control.space_futex.load(_ACQ)
+                waiting = channel._waketail.load(_SC)
+                if channel._ssleep.load(_SC) and waiting < need:
+                    need = waiting
+                channel._waketail.store(need, _SC)
+                channel._ssleep.store(1, _SC)
+        finally:  # the release is the first call: nothing can come before it
+            if channel._scas(token, 0, _SC) == token and channel._swait.load(_SC):
+                channel._locks[layout.SEND].wake()
+        if pending != head and channel._rsleep.load(_SC):
+            channel._wake(channel._rsleep, control.data_futex)
+        if not need:
+            continue
+        if pending != head:
+            spun = False
+        if deadline is not None and time.monotonic() >= deadline:
+            raise full(sent, single)
+        if not spun:
+            spun = True
+            spin(channel._tail, need)
+            continue
+        if armed:
+            faults.hit("send.sleeping")
+        if channel._tail.load(_SC) < need and not channel._sleeper.sleep(
+                control.space_futex, expected, deadline):
+            raise full(sent, single)
+        spun = (control.space_futex.load(_ACQ) == expected
+                and channel._tail.load(_ACQ) < need)
+    return sent
+
+def full(sent: int, single: bool) -> Full:
+    what = "message" if single else f"batch ({sent} items sent, the rest not)"
+    return Full(f"{what} not sent before the timeout: the ring stayed full", sent)
+
+def spin(cell: object, target: int) -> None:
+    """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s.
+
+    After a few plain re-reads each round yields the CPU: on a busy
+    machine the peer that would make progress may be waiting for this core.
+    """
+    load = cell.load  # type: ignore[attr-defined]
+    stop = time.perf_counter() + SPIN
+    rounds = 0
+    while load(_ACQ) < target:
+        rounds += 1
+        if rounds > 32:
+            if time.perf_counter() >= stop:
+                return
+            os.sched_yield()
+
+
+
+def recv_batch(channel: Channel, max_items: int, deadline: float | None,
+                into: memoryview | None) -> list:
+    if channel._closed:
+        raise ChannelClosed(f"channel {channel._name!r} was closed by this process")
+    channel._ensure_peer(deadline)
+    control = channel._control
+    token = channel._token
+    spun = False
+    while True:
+        armed = faults.state.armed
+        out: list = []
+        expected = 0
+        start_tail = -1
+        try:
+            if not entered(channel, layout.RECV, deadline):
+                raise Empty("no message arrived before the timeout")
+            if armed:
+                faults.hit("recv.entered")
+            head, tail = positions(channel)
+            start_tail = tail
+            if into is None and not (armed or channel._checksum):
+                tail = codec.take_plain(channel._d, channel._mm, channel._doff, channel._cap,
+                                        tail, head, max_items, out)
+            while tail != head and len(out) < max_items:
+                item, size = codec.take(channel._d, channel._cap, tail, head, channel._checksum,
+                                        into, armed)
+                out.append(item)
+                tail += size
+            if out:
+                channel._pending = out if into is None else bytes(into[:out[0]])
+                channel._tail.store(tail, _SC)
+                if armed:
+                    faults.hit("recv.released")
+            elif spun:
+                expected = control.data_futex.load(_ACQ)
+                channel._rsleep.store(1, _SC)
+        finally:  # the release is the first call: nothing can come before it
+            if channel._rcas(token, 0, _SC) == token and channel._rwait.load(_SC):
+                channel._locks[layout.RECV].wake()
+        if out:
+            if channel._ssleep.load(_SC) and tail >= channel._waketail.load(_SC):
+                channel._wake(channel._ssleep, control.space_futex)
+            channel._pending = None  # no call between here and the return
+            return out
+        if deadline is not None and time.monotonic() >= deadline:
+            raise Empty("no message arrived before the timeout")
+        if not spun:
+            spun = True
+            spin(channel._head, start_tail + 1)
+            continue
+        if armed:
+            faults.hit("recv.sleeping")
+        if channel._head.load(_SC) == start_tail and not channel._sleeper.sleep(
+                control.data_futex, expected, deadline):
+            raise Empty("no message arrived before the timeout")
+        # Spin again only if something happened; after a quiet slice, go back to sleep.
+        spun = (control.data_futex.load(_ACQ) == expected
+                and channel._head.load(_ACQ) == start_tail)
+
