@@ -68,6 +68,7 @@ class SideLock:
             return None
         started = time.monotonic()
         check_at = started + CHECK_AFTER
+        checked = 0
         try:
             self.waiters.fetch_add(1, atomic.SEQ_CST)
             while True:
@@ -78,13 +79,17 @@ class SideLock:
                     raise ChannelError("this handle is already inside the side: a handle "
                                        "is not re-entrant (signal handler or thread?)")
                 now = time.monotonic()
-                if now >= check_at:
+                late = deadline is not None and now >= deadline
+                if now >= check_at or (late and checked != held):
+                    # A caller out of time still asks once: a dead holder never
+                    # makes "no message" or "no room" out of a usable channel.
+                    checked = held
                     if not self._table.holder_alive(held):
                         if cas(held, token, atomic.SEQ_CST) == held:
                             return time.monotonic() - started
                         continue
                     check_at = now + CHECK_EVERY
-                if deadline is not None and now >= deadline:
+                if late:
                     return -1.0
                 step = min(SLICE, check_at - now)
                 if deadline is not None:

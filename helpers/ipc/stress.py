@@ -1,6 +1,6 @@
 """``python -m helpers.ipc.stress``: the channel under load, under kills, and under hostile headers.
 
-Three phases, each bounded in time, printing figures as they go:
+Four phases, each bounded in time, printing figures as they go:
 
 1. load: 1x1, 4x1, 1x4 and 4x4 producers x consumers with random message
    sizes, ten million messages in all, checked for exactly-once delivery
@@ -10,7 +10,10 @@ Three phases, each bounded in time, printing figures as they go:
    fault point they armed themselves (at least 1,000 kills); afterwards no
    committed message may be missing, no message torn, and a message may be
    delivered twice only if a consumer was killed while taking it;
-3. fuzz: at least 10,000 corrupt or hostile images, one to four fields
+3. kill anywhere: a victim killed at every bytecode of send, recv,
+   send_many, recv_many and recv_into, on the fast and the slow path
+   (``helpers.ipc.anywhere``; skipped by ``--quick``);
+4. fuzz: at least 10,000 corrupt or hostile images, one to four fields
    changed at once, each attached to in its own child with a deadline: only
    ``CorruptChannel`` (or a working channel) is right; hangs are counted.
 
@@ -35,7 +38,7 @@ from dataclasses import asdict
 from typing import Any
 
 from helpers import names
-from helpers.ipc import chaos, faults, hostile, procs, provenance, roles, workload
+from helpers.ipc import anywhere, chaos, faults, hostile, procs, provenance, roles, workload
 from helpers.ipc.channel import Channel
 from helpers.ipc.errors import ChannelError
 from helpers.ipc.naming import fresh_name
@@ -368,6 +371,26 @@ def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]
             "crashes": sum(outcomes[name] for name in hostile.FINDINGS)}
 
 
+# ---------------------------------------------------------------------- kill anywhere
+
+
+def run_anywhere(deadline: float, log: Log) -> dict[str, Any]:
+    """Kill a victim at every bytecode of every operation and path; return the damage."""
+    cases = []
+    with Channel.create(fresh_name("shm", "anywhere"), 4096) as channel:
+        for operation, path in anywhere.CASES:
+            if time.monotonic() >= deadline:
+                break
+            result = anywhere.sweep(channel, operation, path)
+            cases.append(asdict(result))
+            log(f"anywhere: {operation}/{path}: {result.kills} kills over "
+                f"{result.bytecodes} bytecodes, torn {result.torn}, lost {result.lost}, "
+                f"duplicated {result.duplicated}, stalls {result.stalls}")
+    return {"cases": cases, "kills": sum(c["kills"] for c in cases),
+            "complete": len(cases) == len(anywhere.CASES)
+            and all(c["kills"] == c["bytecodes"] for c in cases)}
+
+
 # ---------------------------------------------------------------------- leftovers
 
 
@@ -426,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     document["load"] = run_load(messages, load_end, log)
     chaos_time = min(chaos_seconds, max(budget_end - time.monotonic() - 120.0, 1.0))
     document["chaos"] = run_chaos(chaos_time, 3, 3, log, seed)
+    if args.quick:
+        document["anywhere"] = {"cases": [], "kills": 0, "complete": False, "skipped": "quick"}
+    else:
+        document["anywhere"] = run_anywhere(started + args.budget * 0.8, log)
     document["fuzz"] = run_fuzz(fuzz_count, budget_end, log, seed)
     document["leftovers"] = leftovers()
     document["finished"] = provenance.now()
@@ -457,6 +484,9 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "chaos unexpected": chaos_part["unexpected"],
         "chaos out of order": chaos_part["out_of_order"], "chaos stalls": chaos_part["stalls"],
         "fuzz hangs": fuzz_part["hangs"],
+        **{f"anywhere {name}": sum(c[name] for c in document["anywhere"]["cases"])
+           for name in ("torn", "lost", "stalls")},
+        "anywhere problems": sum(len(c["problems"]) for c in document["anywhere"]["cases"]),
         "fuzz crashes or foreign exceptions": fuzz_part["crashes"] - fuzz_part["hangs"],
         "fuzz refused without CorruptChannel": fuzz_part["outcomes"].get("refused", 0),
         "leftovers": len(document["leftovers"]),
@@ -465,6 +495,8 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "load messages >= requested": moved >= messages,
         "chaos kills >= 1000": chaos_part["kills"] >= 1000,
         "fuzz headers >= requested": fuzz_part["tried"] >= fuzz_count,
+        "every bytecode of every operation killed": document["anywhere"]["complete"]
+        or document["quick"],
         "recovery max <= 100 ms": (chaos_part["recovery_max_ms"] or 0) <= 100,
     }
     return {
@@ -479,6 +511,7 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "recovery_p50_ms": chaos_part["recovery_p50_ms"],
         "recovery_max_ms": chaos_part["recovery_max_ms"],
         "hostile_headers": fuzz_part["tried"],
+        "kill_anywhere_kills": document["anywhere"]["kills"],
         "hostile_hangs": fuzz_part["hangs"],
         "leftovers": document["leftovers"],
         "failures": {k: v for k, v in failures.items() if v},

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.ipc import Channel, Empty, faults, procs, roles, workload
+from helpers.ipc import Channel, Empty, anywhere, faults, procs, roles, workload
 from helpers.ipc.naming import fresh_name
 
 SEND_POINTS = ["send.entered", "send.payload", "send.written", "send.committed"]
@@ -55,20 +55,6 @@ def _victim_consumer(peer: roles.Peer, point: str) -> None:
         handle.recv(timeout=10)
 
 
-def _drain(channel: Channel) -> list[tuple[int, int] | None]:
-    """Return (producer, seq) of every message left (None for a torn one)."""
-    got = []
-    while True:
-        try:
-            raw = channel.recv(timeout=0)
-        except Empty:
-            return got
-        try:
-            got.append(workload.check(raw))
-        except workload.TornMessage:
-            got.append(None)
-
-
 @pytest.mark.parametrize("mode", ["alone", "shared"])
 @pytest.mark.parametrize("point", SEND_POINTS)
 def test_producer_killed_inside_send(channel: Channel, progress: memoryview, point: str,
@@ -85,7 +71,7 @@ def test_producer_killed_inside_send(channel: Channel, progress: memoryview, poi
     channel.send(workload.make(2, 0, 24), timeout=NO_HANG)  # the send side is usable again
     assert time.monotonic() - started < NO_HANG
 
-    got = _drain(channel)
+    got = anywhere.drain(channel)
     assert None not in got, "a torn message was delivered"
     from_victim = [seq for producer, seq in got if producer == 1]
     assert from_victim[:committed] == list(range(committed)), "a committed message was lost"
@@ -111,7 +97,7 @@ def test_consumer_killed_inside_recv(channel: Channel, point: str, mode: str) ->
     started = time.monotonic()
     first = workload.check(channel.recv(timeout=NO_HANG))
     assert time.monotonic() - started < NO_HANG
-    rest = _drain(channel)
+    rest = anywhere.drain(channel)
     assert None not in rest, "a torn message was delivered"
     if point == "recv.released":
         assert first == (1, KILL_AT + 1), "TAIL moved: the victim consumed its message"
@@ -135,7 +121,7 @@ def test_sleeping_producer_killed_leaves_consumers_free(channel: Channel,
     victim = procs.spawn(_victim_producer, roles.Peer.of(channel), "send.sleeping", progress)
     assert victim.wait(timeout=20) == "SIGKILL"  # it filled the ring, then slept
     committed = progress[1]
-    got = _drain(channel)
+    got = anywhere.drain(channel)
     assert [seq for _, seq in got] == list(range(committed))
     channel.send(b"after", timeout=NO_HANG)
     assert channel.recv(timeout=NO_HANG) == b"after"
