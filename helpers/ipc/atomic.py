@@ -43,17 +43,19 @@ Each line names the store that releases and the load that acquires it.
    (acquire): the dead holder's last position store, if it happened, is
    visible; if it did not, the position is the old one and nothing half done
    is ever published (positions move only after the work).
-4. Lock waiters.  A waiter adds itself to the side's waiter count and then
+4. Lock waiters.  A waiter adds itself to the side's attention word and then
    retries the lock (both sequentially consistent); the holder releases the
-   lock and then loads the count (both sequentially consistent).  Of the
-   two, one sees the other: either the waiter gets the lock or the holder
-   sees the waiter and wakes the futex.
-5. Sleeping on an empty ring.  A consumer stores ``RECV_SLEEP`` = 1 and then
-   loads ``HEAD``; a producer stores ``HEAD`` and then loads ``RECV_SLEEP``;
-   all four are sequentially consistent, so at least one side sees the other
-   (the consumer does not sleep, or the producer wakes it).  The same holds
-   for a producer waiting for space: ``SEND_SLEEP`` / ``WAKE_TAIL`` against
-   ``TAIL``.
+   lock and then loads the attention word (both sequentially consistent).
+   Of the two, one sees the other: either the waiter gets the lock or the
+   holder sees the waiter and wakes the futex.
+5. Sleeping on an empty ring.  A consumer sets ``ASLEEP`` in the send
+   attention word and then loads ``HEAD``; a producer stores ``HEAD`` and
+   then loads the send attention word; all four are sequentially
+   consistent, so at least one side sees the other (the consumer does not
+   sleep, or the producer wakes it).  The same holds for a producer waiting
+   for room: ``ASLEEP`` in the recv attention word and ``WAKE_TAIL`` against
+   ``TAIL``.  One load after each message thus answers both "does anyone
+   wait for my lock" and "does anyone sleep for what I just did".
 6. Futex counters.  A waker increments the futex word (release) before
    ``FUTEX_WAKE``; the sleeper read the word (acquire) before its positions
    check, and the kernel compares it again before sleeping.
@@ -98,8 +100,8 @@ class Control:
     before unmapping.  Attribute names follow ``helpers.ipc.layout``.
     """
 
-    __slots__ = ("_view", "address", "data_futex", "head", "locks", "recv_sleep",
-                 "send_sleep", "space_futex", "tail", "waiters", "wake_tail")
+    __slots__ = ("_view", "address", "attention", "data_futex", "head", "locks",
+                 "space_futex", "tail", "wake_tail")
 
     def __init__(self, buffer: object) -> None:
         if _MISSING is not None:
@@ -110,9 +112,7 @@ class Control:
         self.head = view.cell_u64(layout.HEAD)
         self.tail = view.cell_u64(layout.TAIL)
         self.locks = tuple(view.cell_u32(offset) for offset in layout.LOCKS)
-        self.waiters = tuple(view.cell_u32(offset) for offset in layout.WAITERS)
-        self.recv_sleep = view.cell_u64(layout.RECV_SLEEP)
-        self.send_sleep = view.cell_u64(layout.SEND_SLEEP)
+        self.attention = tuple(view.cell_u32(offset) for offset in layout.ATTENTION)
         self.wake_tail = view.cell_u64(layout.WAKE_TAIL)
         self.data_futex = view.cell_u32(layout.DATA_FUTEX)
         self.space_futex = view.cell_u32(layout.SPACE_FUTEX)

@@ -71,6 +71,8 @@ _SC = atomic.SEQ_CST
 _ACQ = atomic.ACQUIRE
 _RLX = atomic.RELAXED
 _LIMIT = layout.POSITION_LIMIT
+_ASLEEP = layout.ASLEEP
+_WAITERS = layout.WAITER_MASK
 _HDR = codec.HDR
 _TAG = codec.TAG
 _MASK = codec.MASK
@@ -121,9 +123,8 @@ class Channel:
     __slots__ = (
         "__weakref__", "_backend", "_cap", "_checksum", "_closed", "_control", "_created",
         "_d", "_doff", "_fast", "_fd", "_geometry", "_head", "_lock_fd", "_locks", "_mm",
-        "_mv", "_name", "_pending", "_pid", "_rcas", "_recoveries", "_rhead", "_rsleep",
-        "_rwait",
-        "_scas", "_sleeper", "_slot", "_ssleep", "_stail", "_swait", "_table", "_tail",
+        "_mv", "_name", "_pending", "_pid", "_rattn", "_rcas", "_recoveries", "_rhead",
+        "_sattn", "_scas", "_sleeper", "_slot", "_stail", "_table", "_tail",
         "_token",
         "_unlink_identity", "_waketail",
     )
@@ -220,9 +221,8 @@ class Channel:
                 self._mv[offset]  # read-fault every page now rather than mid-message
         control = self._control = atomic.Control(mm)
         self._head, self._tail = control.head, control.tail
-        self._rsleep, self._ssleep = control.recv_sleep, control.send_sleep
         self._waketail = control.wake_tail
-        self._swait, self._rwait = control.waiters
+        self._sattn, self._rattn = control.attention
         self._scas, self._rcas = (cell.cas for cell in control.locks)
         self._sleeper = FutexSleeper() if opened.use_futex else PollSleeper()
         self._unlink_identity = None
@@ -309,9 +309,10 @@ class Channel:
             size = (len(data) + _PAD) & _MASK
             token = self._token
             cas = self._scas
-            sent = False
+            sent = entered = False
             try:
-                if cas(0, token, _SC) == 0:
+                entered = cas(0, token, _SC) == 0
+                if entered:
                     head = self._head.load(_RLX)  # written only under this lock
                     tail = self._stail  # TAIL only grows: an old value is a safe bound
                     if not 0 <= head - tail <= cap - size:
@@ -322,11 +323,12 @@ class Channel:
                         self._head.store(head + size, _SC)  # edge 1 and 5: publish
                         sent = True
             finally:
-                if cas(token, 0, _SC) == token and self._swait.load(_SC):
-                    self._locks[_SEND].wake()
+                cas(token, 0, _SC)  # the first call: nothing can come before the release
+            if entered:
+                attention = self._sattn.load(_SC)  # edges 4 and 5
+                if attention:
+                    self._attend_send(attention)
             if sent:
-                if self._rsleep.load(_SC):
-                    self._wake(self._rsleep, self._control.data_futex)
                 return
         waiting.send_batch(self, [data], arguments.deadline(timeout), single=True)
 
@@ -347,9 +349,21 @@ class Channel:
             ) from None
         return waiting.send_batch(self, batch, arguments.deadline(timeout), single=False)
 
-    def _wake(self, flag: object, futex_cell: object) -> None:
-        flag.store(0, _SC)  # type: ignore[attr-defined]
-        self._sleeper.wake(futex_cell)
+    def _attend_send(self, attention: int) -> None:
+        """After leaving the send side: wake a lock waiter, and receivers asleep for data."""
+        if attention & _WAITERS:
+            self._locks[_SEND].wake()
+        if attention & _ASLEEP:
+            self._sattn.fetch_and(_WAITERS, _SC)
+            self._sleeper.wake(self._control.data_futex)
+
+    def _attend_recv(self, attention: int, tail: int) -> None:
+        """After leaving the recv side: wake a lock waiter, and senders asleep for room."""
+        if attention & _WAITERS:
+            self._locks[_RECV].wake()
+        if attention & _ASLEEP and tail >= self._waketail.load(_SC):
+            self._rattn.fetch_and(_WAITERS, _SC)
+            self._sleeper.wake(self._control.space_futex)
 
     # ------------------------------------------------------------------ receiving
 
@@ -367,8 +381,10 @@ class Channel:
             token = self._token
             cas = self._rcas
             data = None
+            entered = False
             try:
-                if cas(0, token, _SC) == 0:
+                entered = cas(0, token, _SC) == 0
+                if entered:
                     tail = self._tail.load(_RLX)  # written only under this lock
                     head = self._rhead  # HEAD only grows: an old value is a safe bound
                     if not 0 < head - tail <= cap:
@@ -383,11 +399,12 @@ class Channel:
                             data = self._pending = self._mm[start:start + n]
                             self._tail.store(tail + size, _SC)  # edge 2 and 5: consume
             finally:
-                if cas(token, 0, _SC) == token and self._rwait.load(_SC):
-                    self._locks[_RECV].wake()
+                cas(token, 0, _SC)  # the first call: nothing can come before the release
+            if entered:
+                attention = self._rattn.load(_SC)  # edges 4 and 5
+                if attention:
+                    self._attend_recv(attention, tail)
             if data is not None:
-                if self._ssleep.load(_SC) and tail + size >= self._waketail.load(_SC):
-                    self._wake(self._ssleep, self._control.space_futex)
                 self._pending = None  # no call between here and the return
                 return data
         return waiting.recv_batch(self, 1, arguments.deadline(timeout), None)[0]

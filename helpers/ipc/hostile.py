@@ -32,10 +32,9 @@ FIELDS: dict[str, tuple[int, int]] = {
     "owner_uid": (48, 4), "lock_protocol": (52, 4), "created_ns": (56, 8),
     "creator_pid": (64, 8), "boot_id": (72, 16), "crc": (layout.HEADER.size, 4),
     "HEAD": (layout.HEAD, 8), "TAIL": (layout.TAIL, 8),
-    "send_lock": (layout.SEND_LOCK, 4), "send_waiters": (layout.SEND_WAITERS, 4),
-    "recv_lock": (layout.RECV_LOCK, 4), "recv_waiters": (layout.RECV_WAITERS, 4),
-    "RECV_SLEEP": (layout.RECV_SLEEP, 8), "DATA_FUTEX": (layout.DATA_FUTEX, 4),
-    "SEND_SLEEP": (layout.SEND_SLEEP, 8), "WAKE_TAIL": (layout.WAKE_TAIL, 8),
+    "send_lock": (layout.SEND_LOCK, 4), "send_attention": (layout.SEND_ATTENTION, 4),
+    "recv_lock": (layout.RECV_LOCK, 4), "recv_attention": (layout.RECV_ATTENTION, 4),
+    "DATA_FUTEX": (layout.DATA_FUTEX, 4), "WAKE_TAIL": (layout.WAKE_TAIL, 8),
     "SPACE_FUTEX": (layout.SPACE_FUTEX, 4),
     "slot0": (layout.slot_offset(0), 8), "slot1": (layout.slot_offset(1), 8),
     "first_frame": (-1, 16),  # resolved against the image's data offset

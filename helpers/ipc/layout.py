@@ -10,10 +10,11 @@ Byte map of a segment (``data_offset`` is a multiple of 4096)::
     0     static header (HEADER, written once by the creator, CRC-protected)
     256   HEAD  line: bytes ever published by producers (u64, only grows)
     320   TAIL  line: bytes ever consumed (u64, only grows)
-    384   send lock line: lock word (u32: 0 or the holder's token), waiter count (u32)
-    448   recv lock line: the same for the consumer side
-    512   receiver-sleep line: RECV_SLEEP flag, DATA futex word
-    576   sender-sleep line: SEND_SLEEP flag, WAKE_TAIL, SPACE futex word
+    384   send lock line: lock word (u32: 0 or the holder's token), send attention (u32:
+          waiters for the send lock, and bit 31 "receivers asleep for data")
+    448   recv lock line: the same for the consumer side ("senders asleep for room")
+    512   data line: DATA futex word, bumped when receivers are woken
+    576   room line: WAKE_TAIL (u64, the TAIL sleeping senders wait for), SPACE futex word
     640   peer slots, 8 bytes each (``max_peers`` of them): the occupant's token
     data_offset   the ring: ``capacity`` bytes of frames
 
@@ -64,17 +65,19 @@ FRAME_TAG = 0x4D434652  # "MCFR"
 HEAD = 256
 TAIL = 320
 SEND_LOCK = 384
-SEND_WAITERS = 388
+SEND_ATTENTION = 388
 RECV_LOCK = 448
-RECV_WAITERS = 452
-#: the two sides, as indices into ``LOCKS`` and ``WAITERS``.
+RECV_ATTENTION = 452
+#: the two sides, as indices into ``LOCKS`` and ``ATTENTION``.
 SEND = 0
 RECV = 1
 LOCKS = (SEND_LOCK, RECV_LOCK)
-WAITERS = (SEND_WAITERS, RECV_WAITERS)
-RECV_SLEEP = 512
+#: what a side's holder looks at after leaving: the count of handles waiting for its
+#: lock (low bits) and whether the other side sleeps waiting for it (``ASLEEP``).
+ATTENTION = (SEND_ATTENTION, RECV_ATTENTION)
+ASLEEP = 1 << 31
+WAITER_MASK = (1 << 24) - 1
 DATA_FUTEX = 520
-SEND_SLEEP = 576
 WAKE_TAIL = 584
 SPACE_FUTEX = 592
 SLOTS = 640

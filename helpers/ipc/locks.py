@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 
-from helpers.ipc import atomic, futex
+from helpers.ipc import atomic, futex, layout
 from helpers.ipc.errors import ChannelError
 from helpers.ipc.peers import PeerTable
 
@@ -44,12 +44,12 @@ USELESS_WAKES = 64
 class SideLock:
     """One side's lock word and waiter count, as used by one handle."""
 
-    __slots__ = ("_address", "_futex", "_table", "_useless", "cas", "waiters", "word")
+    __slots__ = ("_address", "_futex", "_table", "_useless", "attention", "cas", "word")
 
     def __init__(self, control: atomic.Control, side: int, table: PeerTable,
                  use_futex: bool) -> None:
         self.word = control.locks[side]
-        self.waiters = control.waiters[side]
+        self.attention = control.attention[side]
         self.cas = self.word.cas
         self._address = self.word.address
         self._table = table
@@ -70,7 +70,7 @@ class SideLock:
         check_at = started + CHECK_AFTER
         checked = 0
         try:
-            self.waiters.fetch_add(1, atomic.SEQ_CST)
+            self.attention.fetch_add(1, atomic.SEQ_CST)
             while True:
                 held = cas(0, token, atomic.SEQ_CST)
                 if held == 0:
@@ -99,10 +99,10 @@ class SideLock:
                 else:
                     time.sleep(min(max(step, 0.0), 0.0005))
         finally:
-            self.waiters.fetch_sub(1, atomic.SEQ_CST)
+            self.attention.fetch_sub(1, atomic.SEQ_CST)
 
     def wake(self) -> None:
-        """Wake one waiter (called after a release that saw a non-zero waiter count)."""
+        """Wake one waiter (called after a release that saw waiters in the attention word)."""
         if not self._futex:
             return
         if futex.wake(self._address, 1):
@@ -113,5 +113,5 @@ class SideLock:
         self._useless += 1
         if self._useless >= USELESS_WAKES:
             self._useless = 0
-            count = self.waiters.load(atomic.SEQ_CST)
-            self.waiters.cas(count, 0, atomic.SEQ_CST)
+            value = self.attention.load(atomic.SEQ_CST)
+            self.attention.cas(value, value & layout.ASLEEP, atomic.SEQ_CST)

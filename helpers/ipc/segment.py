@@ -94,6 +94,6 @@ def validate(control: atomic.Control, geometry: layout.Geometry, lock_fd: int) -
         raise CorruptChannel(problem)
     if liveness.anyone_alive(lock_fd, geometry.max_peers):
         return False
-    for cell in (*control.waiters, control.recv_sleep, control.send_sleep, control.wake_tail):
+    for cell in (*control.attention, control.wake_tail):
         cell.store(0, atomic.SEQ_CST)
     return True

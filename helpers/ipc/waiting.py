@@ -98,8 +98,8 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
                 if sent % PUBLISH_EVERY == 0:
                     channel._head.store(pending, _SC)
                     published = pending
-                    if channel._rsleep.load(_SC):
-                        channel._wake(channel._rsleep, control.data_futex)
+                    if channel._sattn.load(_SC) & layout.ASLEEP:
+                        channel._attend_send(layout.ASLEEP)
             if pending != published:
                 channel._head.store(pending, _SC)
                 if armed:
@@ -107,15 +107,15 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
             if need and spun:
                 expected = control.space_futex.load(_ACQ)
                 waiting = channel._waketail.load(_SC)
-                if channel._ssleep.load(_SC) and waiting < need:
+                if channel._rattn.load(_SC) & layout.ASLEEP and waiting < need:
                     need = waiting
                 channel._waketail.store(need, _SC)
-                channel._ssleep.store(1, _SC)
+                channel._rattn.fetch_or(layout.ASLEEP, _SC)
         finally:  # the release is the first call: nothing can come before it
-            if channel._scas(token, 0, _SC) == token and channel._swait.load(_SC):
-                channel._locks[layout.SEND].wake()
-        if pending != head and channel._rsleep.load(_SC):
-            channel._wake(channel._rsleep, control.data_futex)
+            channel._scas(token, 0, _SC)
+        attention = channel._sattn.load(_SC)
+        if attention:
+            channel._attend_send(attention)
         if not need:
             continue
         if pending != head:
@@ -192,13 +192,13 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
                     faults.hit("recv.released")
             elif spun:
                 expected = control.data_futex.load(_ACQ)
-                channel._rsleep.store(1, _SC)
+                channel._sattn.fetch_or(layout.ASLEEP, _SC)
         finally:  # the release is the first call: nothing can come before it
-            if channel._rcas(token, 0, _SC) == token and channel._rwait.load(_SC):
-                channel._locks[layout.RECV].wake()
+            channel._rcas(token, 0, _SC)
+        attention = channel._rattn.load(_SC)
+        if attention:
+            channel._attend_recv(attention, tail if out else -1)
         if out:
-            if channel._ssleep.load(_SC) and tail >= channel._waketail.load(_SC):
-                channel._wake(channel._ssleep, control.space_futex)
             channel._pending = None  # no call between here and the return
             return out
         if deadline is not None and time.monotonic() >= deadline:

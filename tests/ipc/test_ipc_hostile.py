@@ -224,7 +224,7 @@ def test_lock_word_of_no_live_peer_is_recovered(template: tuple[bytes, int], tar
                                                 lock: str, token: int) -> None:
     """A lock word naming a dead, reclaimed or impossible holder is taken over, not waited on."""
     _image_file(template, target_path, hostile.Mutation(lock, token),
-                hostile.Mutation("send_waiters", 0xFFFFFFFF))
+                hostile.Mutation("send_attention", 0xFFFFFFFF))
     channel = Channel.attach(target_path, backend="file")
     try:
         started = time.monotonic()
