@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from helpers.ipc import procs, roles, workload
@@ -50,22 +50,76 @@ RECOVERY_LIMIT = 2.0
 
 
 class _Counter:
-    """A trace function that kills this process before the ``kill_at``-th traced bytecode."""
+    """Counts the channel's bytecodes and kills this process before the ``kill_at``-th.
+
+    On 3.12 and later through ``sys.monitoring`` instruction events on the
+    channel's code objects; before that through ``sys.settrace`` opcode events.
+    """
 
     def __init__(self, kill_at: int) -> None:
         self.kill_at = kill_at
         self.count = 0
 
+    def tick(self, *_: object) -> None:
+        self.count += 1
+        if self.count >= self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Callable | None:
         if frame.f_code.co_filename not in TRACED:
             return None
         frame.f_trace_opcodes = True
-        frame.f_trace_lines = False
         if event == "opcode":
-            self.count += 1
-            if self.count >= self.kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+            self.tick()
         return self
+
+    def start(self) -> None:
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is None:
+            sys.settrace(self)
+            return
+        tool = monitoring.DEBUGGER_ID
+        monitoring.use_tool_id(tool, "mmapcheck kill-anywhere")
+        monitoring.register_callback(tool, monitoring.events.INSTRUCTION, self.tick)
+        for code in _channel_code():
+            monitoring.set_local_events(tool, code, monitoring.events.INSTRUCTION)
+
+    def stop(self) -> None:
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is None:
+            sys.settrace(None)
+            return
+        tool = monitoring.DEBUGGER_ID
+        for code in _channel_code():
+            monitoring.set_local_events(tool, code, 0)
+        monitoring.register_callback(tool, monitoring.events.INSTRUCTION, None)
+        monitoring.free_tool_id(tool)
+
+
+def _channel_code() -> list[CodeType]:
+    """Return every code object of the traced modules (functions, methods, nested code)."""
+    found: list[CodeType] = []
+    pending = [value for module in list(sys.modules.values())
+               if getattr(module, "__file__", None) in TRACED
+               for value in vars(module).values()]
+    seen: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, type) and value.__module__.startswith("helpers.ipc"):
+            pending.extend(vars(value).values())
+        elif isinstance(value, (staticmethod, classmethod)):
+            pending.append(value.__func__)
+        elif isinstance(value, property):
+            pending.extend(f for f in (value.fget, value.fset) if f is not None)
+        elif hasattr(value, "__code__") and value.__code__.co_filename in TRACED:
+            pending.append(value.__code__)
+        elif isinstance(value, CodeType) and value.co_filename in TRACED:
+            found.append(value)
+            pending.extend(c for c in value.co_consts if isinstance(c, CodeType))
+    return found
 
 
 def _victim(peer: roles.Peer, operation: str, path: str, kill_at: int) -> int:
@@ -76,7 +130,7 @@ def _victim(peer: roles.Peer, operation: str, path: str, kill_at: int) -> int:
     counter = _Counter(kill_at)
     messages = [workload.make(VICTIM, seq, 40 + 24 * seq) for seq in range(3)]
     buffer = bytearray(512)
-    sys.settrace(counter)
+    counter.start()
     try:
         if operation == "send":
             channel.send(messages[0], timeout=10)
@@ -89,7 +143,7 @@ def _victim(peer: roles.Peer, operation: str, path: str, kill_at: int) -> int:
         else:
             channel.recv_into(buffer, timeout=10)
     finally:
-        sys.settrace(None)
+        counter.stop()
     return counter.count
 
 
