@@ -59,7 +59,6 @@ from helpers.ipc.errors import (
     ChannelClosed,
     ChannelError,
     ChannelTypeError,
-    ChannelValueError,
 )
 from helpers.ipc.locks import SideLock
 from helpers.ipc.peers import PeerTable
@@ -71,8 +70,6 @@ _SC = atomic.SEQ_CST
 _ACQ = atomic.ACQUIRE
 _RLX = atomic.RELAXED
 _LIMIT = layout.POSITION_LIMIT
-_ASLEEP = layout.ASLEEP
-_WAITERS = layout.WAITER_MASK
 _HDR = codec.HDR
 _TAG = codec.TAG
 _MASK = codec.MASK
@@ -106,6 +103,7 @@ _live: weakref.WeakSet[Channel] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for channel in list(_live):
         channel._forget_peer_state()
+        channel._pending = None  # the parent's to hand out, not the child's
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -327,7 +325,7 @@ class Channel:
             if entered:
                 attention = self._sattn.load(_SC)  # edges 4 and 5
                 if attention:
-                    self._attend_send(attention)
+                    waiting.attend_send(self, attention)
             if sent:
                 return
         waiting.send_batch(self, [data], arguments.deadline(timeout), single=True)
@@ -349,22 +347,6 @@ class Channel:
             ) from None
         return waiting.send_batch(self, batch, arguments.deadline(timeout), single=False)
 
-    def _attend_send(self, attention: int) -> None:
-        """After leaving the send side: wake a lock waiter, and receivers asleep for data."""
-        if attention & _WAITERS:
-            self._locks[_SEND].wake()
-        if attention & _ASLEEP:
-            self._sattn.fetch_and(_WAITERS, _SC)
-            self._sleeper.wake(self._control.data_futex)
-
-    def _attend_recv(self, attention: int, tail: int) -> None:
-        """After leaving the recv side: wake a lock waiter, and senders asleep for room."""
-        if attention & _WAITERS:
-            self._locks[_RECV].wake()
-        if attention & _ASLEEP and tail >= self._waketail.load(_SC):
-            self._rattn.fetch_and(_WAITERS, _SC)
-            self._sleeper.wake(self._control.space_futex)
-
     # ------------------------------------------------------------------ receiving
 
     def recv(self, timeout: float | None = None) -> bytes:
@@ -375,7 +357,8 @@ class Channel:
         copying it out, the message is delivered again to the next receiver.
         """
         if self._pending is not None:
-            return self._take_pending(1, None)[0]
+            taken, self._pending = waiting.take_pending(self, 1, None)
+            return taken[0]
         if self._fast and (timeout is None or _plain_timeout(timeout)):
             cap = self._cap
             token = self._token
@@ -403,11 +386,13 @@ class Channel:
             if entered:
                 attention = self._rattn.load(_SC)  # edges 4 and 5
                 if attention:
-                    self._attend_recv(attention, tail)
+                    waiting.attend_recv(self, attention, tail)
             if data is not None:
                 self._pending = None  # no call between here and the return
                 return data
-        return waiting.recv_batch(self, 1, arguments.deadline(timeout), None)[0]
+        got = waiting.recv_batch(self, 1, arguments.deadline(timeout), None)
+        self._pending = None  # no call between here and the return
+        return got[0]
 
     def recv_into(self, buffer: bytearray | memoryview, timeout: float | None = None) -> int:
         """Copy the next message into ``buffer``; return its length.
@@ -418,8 +403,11 @@ class Channel:
         """
         view = arguments.writable(buffer)
         if self._pending is not None:
-            return self._take_pending(1, view)[0]
-        return waiting.recv_batch(self, 1, arguments.deadline(timeout), view)[0]
+            taken, self._pending = waiting.take_pending(self, 1, view)
+            return taken[0]
+        got = waiting.recv_batch(self, 1, arguments.deadline(timeout), view)
+        self._pending = None  # no call between here and the return
+        return got[0]
 
     def recv_many(self, max_items: int, timeout: float | None = None) -> list[bytes]:
         """Return between 1 and ``max_items`` messages, waiting only for the first.
@@ -429,28 +417,11 @@ class Channel:
         """
         max_items = arguments.integer(max_items, "max_items", 1, 1 << 30)
         if self._pending is not None:
-            return self._take_pending(max_items, None)
-        return waiting.recv_batch(self, max_items, arguments.deadline(timeout), None)
-
-    def _take_pending(self, max_items: int, into: memoryview | None) -> list:
-        """Hand out messages an interrupted receive had consumed, in order."""
-        if self._closed:
-            raise ChannelClosed(f"channel {self._name!r} was closed by this process")
-        held = self._pending
-        items = held if isinstance(held, list) else [held]
-        if into is not None:
-            if len(items[0]) > len(into):
-                raise ChannelValueError(f"next message is {len(items[0])} bytes, the buffer "
-                                        f"only {len(into)}; it stays queued")
-            into[:len(items[0])] = items[0]
-            taken = [len(items[0])]
-            count = 1
-        else:
-            count = min(max_items, len(items))
-            taken = items[:count]
-        rest = items[count:]
-        self._pending = rest or None  # no call between here and the return
-        return taken
+            taken, self._pending = waiting.take_pending(self, max_items, None)
+            return taken
+        got = waiting.recv_batch(self, max_items, arguments.deadline(timeout), None)
+        self._pending = None  # no call between here and the return
+        return got
 
     # ------------------------------------------------------------------ life cycle
 

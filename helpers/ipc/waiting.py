@@ -17,7 +17,14 @@ import time
 from typing import TYPE_CHECKING
 
 from helpers.ipc import arguments, atomic, codec, faults, layout
-from helpers.ipc.errors import ChannelClosed, CorruptChannel, Empty, Full, MessageTooLarge
+from helpers.ipc.errors import (
+    ChannelClosed,
+    ChannelValueError,
+    CorruptChannel,
+    Empty,
+    Full,
+    MessageTooLarge,
+)
 
 if TYPE_CHECKING:
     from helpers.ipc.channel import Channel
@@ -99,7 +106,7 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
                     channel._head.store(pending, _SC)
                     published = pending
                     if channel._sattn.load(_SC) & layout.ASLEEP:
-                        channel._attend_send(layout.ASLEEP)
+                        attend_send(channel, layout.ASLEEP)
             if pending != published:
                 channel._head.store(pending, _SC)
                 if armed:
@@ -115,7 +122,7 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
             channel._scas(token, 0, _SC)
         attention = channel._sattn.load(_SC)
         if attention:
-            channel._attend_send(attention)
+            attend_send(channel, attention)
         if not need:
             continue
         if pending != head:
@@ -197,10 +204,9 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
             channel._rcas(token, 0, _SC)
         attention = channel._rattn.load(_SC)
         if attention:
-            channel._attend_recv(attention, tail if out else -1)
+            attend_recv(channel, attention, tail if out else -1)
         if out:
-            channel._pending = None  # no call between here and the return
-            return out
+            return out  # still held: the public caller lets go right before returning
         if deadline is not None and time.monotonic() >= deadline:
             raise Empty("no message arrived before the timeout")
         if not spun:
@@ -216,3 +222,43 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
         spun = (control.data_futex.load(_ACQ) == expected
                 and channel._head.load(_ACQ) == start_tail)
 
+
+def attend_send(channel: Channel, attention: int) -> None:
+    """After leaving the send side: wake a lock waiter, and receivers asleep for data."""
+    if attention & layout.WAITER_MASK:
+        channel._locks[layout.SEND].wake()
+    if attention & layout.ASLEEP:
+        channel._sattn.fetch_and(layout.WAITER_MASK, _SC)
+        channel._sleeper.wake(channel._control.data_futex)
+
+def attend_recv(channel: Channel, attention: int, tail: int) -> None:
+    """After leaving the recv side: wake a lock waiter, and senders asleep for room."""
+    if attention & layout.WAITER_MASK:
+        channel._locks[layout.RECV].wake()
+    if attention & layout.ASLEEP and tail >= channel._waketail.load(_SC):
+        channel._rattn.fetch_and(layout.WAITER_MASK, _SC)
+        channel._sleeper.wake(channel._control.space_futex)
+
+
+def take_pending(channel: Channel, max_items: int, into: memoryview | None
+                 ) -> tuple[list, list | None]:
+    """Return (messages to hand out, what stays held) of what an interrupted receive kept.
+
+    Changes nothing: the caller stores what stays held and returns at once,
+    with no call in between (``helpers.ipc.locks`` says why).
+    """
+    if channel._closed:
+        raise ChannelClosed(f"channel {channel._name!r} was closed by this process")
+    held = channel._pending
+    items = held if isinstance(held, list) else [held]
+    if into is not None:
+        if len(items[0]) > len(into):
+            raise ChannelValueError(f"next message is {len(items[0])} bytes, the buffer "
+                                    f"only {len(into)}; it stays queued")
+        into[:len(items[0])] = items[0]
+        taken = [len(items[0])]
+        count = 1
+    else:
+        count = min(max_items, len(items))
+        taken = items[:count]
+    return taken, items[count:] or None
