@@ -90,27 +90,7 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
             if armed:
                 faults.hit("send.entered")
             head, tail = positions(channel)
-            pending = published = head
-            while sent < total:
-                payload = payloads[sent]
-                size = codec.size_of(len(payload))
-                if pending + size - tail > cap:
-                    tail = positions(channel)[1]
-                    if pending + size - tail > cap:
-                        need = pending + size - cap
-                        break
-                codec.put(channel._d, cap, pending, payload, channel._checksum, armed)
-                pending += size
-                sent += 1
-                if sent % PUBLISH_EVERY == 0:
-                    channel._head.store(pending, _SC)
-                    published = pending
-                    if channel._sattn.load(_SC) & layout.ASLEEP:
-                        attend_send(channel, layout.ASLEEP)
-            if pending != published:
-                channel._head.store(pending, _SC)
-                if armed:
-                    faults.hit("send.committed")
+            sent, pending, need = _write(channel, payloads, sent, head, tail, armed)
             if need and spun:
                 expected = control.space_futex.load(_ACQ)
                 waiting = channel._waketail.load(_SC)
@@ -141,6 +121,55 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
         spun = (control.space_futex.load(_ACQ) == expected
                 and channel._tail.load(_ACQ) < need)
     return sent
+
+def _write(channel: Channel, payloads: list, sent: int, head: int, tail: int,
+           armed: bool) -> tuple[int, int, int]:
+    """Write and publish frames from ``payloads[sent]`` on; return (sent, HEAD, room needed).
+
+    A function of its own because its loop must not sit inside the caller's
+    ``try``: CPython 3.13 leaves a loop's backward jump out of the ``try``'s
+    exception table, so an exception raised there by a signal handler would
+    skip the ``finally`` that leaves the side.
+    """
+    cap = channel._cap
+    pending = published = head
+    need = 0
+    while sent < len(payloads):
+        payload = payloads[sent]
+        size = codec.size_of(len(payload))
+        if pending + size - tail > cap:
+            tail = positions(channel)[1]
+            if pending + size - tail > cap:
+                need = pending + size - cap
+                break
+        codec.put(channel._d, cap, pending, payload, channel._checksum, armed)
+        pending += size
+        sent += 1
+        if sent % PUBLISH_EVERY == 0:
+            channel._head.store(pending, _SC)
+            published = pending
+            if channel._sattn.load(_SC) & layout.ASLEEP:
+                attend_send(channel, layout.ASLEEP)
+    if pending != published:
+        channel._head.store(pending, _SC)
+        if armed:
+            faults.hit("send.committed")
+    return sent, pending, need
+
+
+def _read(channel: Channel, tail: int, head: int, max_items: int, into: memoryview | None,
+          armed: bool, out: list) -> int:
+    """Take frames from ``tail`` into ``out``; return the new tail (a loop: see ``_write``)."""
+    if into is None and not (armed or channel._checksum):
+        tail = codec.take_plain(channel._d, channel._mm, channel._doff, channel._cap,
+                                tail, head, max_items, out)
+    while tail != head and len(out) < max_items:
+        item, size = codec.take(channel._d, channel._cap, tail, head, channel._checksum,
+                                into, armed)
+        out.append(item)
+        tail += size
+    return tail
+
 
 def full(sent: int, single: bool) -> Full:
     what = "message" if single else f"batch ({sent} items sent, the rest not)"
@@ -184,14 +213,7 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
                 faults.hit("recv.entered")
             head, tail = positions(channel)
             start_tail = tail
-            if into is None and not (armed or channel._checksum):
-                tail = codec.take_plain(channel._d, channel._mm, channel._doff, channel._cap,
-                                        tail, head, max_items, out)
-            while tail != head and len(out) < max_items:
-                item, size = codec.take(channel._d, channel._cap, tail, head, channel._checksum,
-                                        into, armed)
-                out.append(item)
-                tail += size
+            tail = _read(channel, tail, head, max_items, into, armed, out)
             if out:
                 channel._pending = out if into is None else bytes(into[:out[0]])
                 channel._tail.store(tail, _SC)

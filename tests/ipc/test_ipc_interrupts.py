@@ -152,3 +152,21 @@ def test_interrupts_never_wedge_lose_or_duplicate(channel: Channel, batch: int,
         fresh.close()
     assert time.monotonic() - started < 1.0, "a side was left held"
     assert channel.statistics().used == 0
+
+
+@pytest.mark.parametrize("module", ["channel", "waiting"])
+def test_no_loop_inside_a_try_that_leaves_a_side(module: str) -> None:
+    """CPython 3.13 leaves a loop's backward jump out of the try's exception table.
+
+    An exception a signal handler raises at that jump skips the ``finally``,
+    and with it the release of the side: the loops live in functions of
+    their own, called from inside the ``try``.
+    """
+    import ast
+
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    offenders = [node.lineno for node in ast.walk(tree)
+                 if isinstance(node, ast.Try) and node.finalbody
+                 for inner in node.body for sub in ast.walk(inner)
+                 if isinstance(sub, (ast.While, ast.For))]
+    assert offenders == [], f"{module}.py: a loop inside a try with finally at {offenders}"
