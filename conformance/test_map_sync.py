@@ -18,10 +18,10 @@ import tempfile
 
 import pytest
 
-from helpers import libc
+from helpers import libc, observe
 from helpers.libc import PAGE_SIZE
 from helpers.platform import filesystem_type
-from helpers.probes.mapping import map_file
+from helpers.probes.mapping import map_file, map_sync_state
 
 NEEDS_VALIDATE = "unp-shm.map-sync-needs-validate"
 DAX_ONLY = "unp-shm.map-sync-dax-only"
@@ -67,20 +67,28 @@ def _rows() -> list[object]:
 def test_map_sync_is_ignored_unless_validated(probe, prediction, sized_file, where, kind):
     directory = None if where == "tempdir" else DIRECTORIES[where]
     path = sized_file(PAGE_SIZE, directory=directory)
-    outcome = probe(map_file, path, PAGE_SIZE, flags=f"{kind}|MAP_SYNC")
+    outcome = probe(map_sync_state, path, f"{kind}|MAP_SYNC")
     dax = _mounted_with_dax(path)
     validated = kind == "MAP_SHARED_VALIDATE"
-    observed = "ignored" if outcome.ok else "checked" if outcome.errno == EOPNOTSUPP else (
-        outcome.errno)
-    case = f"{kind}|MAP_SYNC on {FILESYSTEMS[where]}" + (" (DAX)" if dax else "")
-    prediction.record("checked" if validated else "ignored", observed, case=case,
-                      claim=NEEDS_VALIDATE, central=validated, errno=outcome.errno)
-    if validated and not dax:
-        prediction.record("EOPNOTSUPP", "EOPNOTSUPP" if outcome.errno == EOPNOTSUPP else
-                          outcome.errno or "maps", case=case, claim=DAX_ONLY)
+    instance = f"{kind}|MAP_SYNC on {FILESYSTEMS[where]}" + (" (DAX)" if dax else "")
+    if not validated:
+        case = "shared-makes-sync-mapping" if kind == "MAP_SHARED" else \
+            "private-makes-sync-mapping"
+        # A synchronous-fault ("sf") mark without DAX changes nothing: MAP_SYNC can act only
+        # on a DAX file, so only there does the mark say the flag was used.
+        made = observe.field(outcome, "sync_mapping") if dax else observe.unobservable(
+            f"MAP_SYNC acts only on DAX files and {FILESYSTEMS[where]} here is not mounted "
+            "with DAX", outcome)
+        prediction.observe(case, made, claim=NEEDS_VALIDATE, instance=instance)
+    elif not dax:
+        refused = observe.field(outcome, "errno")
+        prediction.observe("validate-checks", refused, claim=NEEDS_VALIDATE, instance=instance)
+        prediction.observe("non-dax-refused", refused, claim=DAX_ONLY, instance=instance)
+    assert outcome.ok, outcome
+    seen = outcome.value
     # mmap(2): only MAP_SHARED_VALIDATE looks at MAP_SYNC, and refuses it without DAX.
     expected = "maps" if not validated or dax else EOPNOTSUPP
-    assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
+    assert ("maps" if seen["mapped"] else seen["errno"]) == expected, outcome
 
 
 @pytest.mark.claim(DAX_ONLY)
@@ -89,6 +97,6 @@ def test_map_sync_maps_on_a_dax_file(probe, prediction, sized_file):
     mount = _dax_mounts()[0]
     outcome = probe(map_file, sized_file(PAGE_SIZE, directory=mount), PAGE_SIZE,
                     flags="MAP_SHARED_VALIDATE|MAP_SYNC")
+    prediction.observe("dax-maps", observe.result(outcome),
+                       instance=f"{mount} ({filesystem_type(mount)})")
     assert outcome.ok, outcome
-    prediction.record("maps", "maps", case="MAP_SHARED_VALIDATE|MAP_SYNC on a DAX mount",
-                      central=False, mount=mount, filesystem=filesystem_type(mount))

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _interpreters() -> dict[str, str]:
-    """Return ``{"3.10": path}`` for the tox environments' Pythons that can run the suite."""
+    """Return ``{"3.11": path}`` for the tox environments' Pythons that can run the suite."""
     found: dict[str, str] = {}
     for python in sorted(ROOT.glob(".tox/py3*/bin/python")):
         done = subprocess.run(

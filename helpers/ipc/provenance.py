@@ -31,7 +31,7 @@ def commit() -> str | None:
 
 def now() -> str:
     """Return the current UTC time in ISO 8601."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def describe(command: str) -> dict[str, Any]:

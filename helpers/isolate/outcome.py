@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
-class OutcomeKind(str, enum.Enum):
+class OutcomeKind(enum.StrEnum):
     """How a probe ended; the values are the published names."""
 
     RETURNED = "returned"  #: the target returned a JSON-able value
