@@ -11,7 +11,9 @@ import pytest
 from helpers import catalogue, names
 
 ROOT = Path(__file__).resolve().parent.parent
-CLAIM = next(iter(e.id for e in catalogue.default().entries.values() if e.kind == "claim"))
+# A claim any run can check: the self-tests must pass without root too.
+CLAIM = next(e.id for e in catalogue.default().entries.values()
+             if e.kind == "claim" and not e.needs)
 
 
 @pytest.fixture
