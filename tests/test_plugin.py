@@ -11,8 +11,9 @@ import pytest
 from helpers import catalogue, names
 
 ROOT = Path(__file__).resolve().parent.parent
-CLAIM = next(iter(e.id for e in catalogue.default().entries.values()
-                   if e.kind == "claim" and e.cases))
+# A claim any run can check, with declared cases: the self-tests must pass without root too.
+CLAIM = next(e.id for e in catalogue.default().entries.values()
+             if e.kind == "claim" and e.cases and not e.needs)
 CASE = catalogue.default()[CLAIM].cases[0]
 
 
