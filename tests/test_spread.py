@@ -35,3 +35,9 @@ def test_shards_are_moved_apart_and_the_rest_keeps_its_order():
 def test_without_shards_nothing_moves():
     items = [FakeItem(f"check{n}") for n in range(5)]
     assert spread(items) == items  # type: ignore[arg-type]
+
+
+def test_a_short_run_keeps_the_shards_in_their_order():
+    items = [FakeItem(f"shard{n}", "model") for n in range(4)] + [FakeItem("check")]
+    assert [item.name for item in spread(items)] == [  # type: ignore[arg-type]
+        "shard0", "shard1", "shard2", "shard3", "check"]
