@@ -29,12 +29,23 @@ def payload(data: object) -> bytes | memoryview:
         return data
     if isinstance(data, str):
         raise ChannelTypeError("messages are bytes, not str; encode the text first")
+    return _bytes_view(data, "a message must be a bytes-like object")
+
+
+def writable(buffer: object) -> memoryview:
+    """Return ``buffer`` as a writable byte view, or raise saying why it cannot be one."""
+    view = _bytes_view(buffer, "recv_into needs a writable bytes-like buffer")
+    if view.readonly:
+        raise ChannelTypeError("recv_into needs a writable buffer, this one is read-only")
+    return view
+
+
+def _bytes_view(data: object, wanted: str) -> memoryview:
+    """Return ``data`` as a flat byte view; ``wanted`` starts the error for anything else."""
     try:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
-        raise ChannelTypeError(
-            f"a message must be a bytes-like object, got {type(data).__name__}"
-        ) from None
+        raise ChannelTypeError(f"{wanted}, got {type(data).__name__}") from None
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
 

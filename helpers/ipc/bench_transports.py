@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -159,4 +161,89 @@ def faster_fifo_queue(capacity: int) -> Transport | None:
                      lambda: None, multi=True)
 
 
-BASELINES = (mp_queue, mp_pipe, os_pipe, unix_socketpair, faster_fifo_queue)
+def _iceoryx2_leftovers() -> set[str]:
+    """Return iceoryx2's files and shm objects as they are now (to remove only new ones)."""
+    found = {os.path.join("/dev/shm", e) for e in os.listdir("/dev/shm") if e.startswith("iox2")}
+    if os.path.isdir(_ICEORYX2_ROOT):
+        found.add(_ICEORYX2_ROOT)
+    return found
+
+
+_ICEORYX2_ROOT = "/tmp/iceoryx2"
+
+
+def iceoryx2_pubsub(capacity: int) -> Transport | None:
+    """Return iceoryx2's Python publish-subscribe (byte slices), when the package is installed.
+
+    The publisher loans a sample, copies the message in and sends it; it
+    retries while the subscriber's buffer is full, so nothing is dropped.
+    The subscriber polls ``receive`` and copies the payload out into bytes,
+    as the other transports hand out bytes.  A sender waits until the
+    subscriber exists (publish-subscribe keeps nothing for late joiners).
+    """
+    try:
+        import ctypes
+
+        import iceoryx2 as iox
+    except ImportError:
+        return None
+    iox.set_log_level_from_env_or(iox.LogLevel.Error)
+    before = _iceoryx2_leftovers()
+    name = iox.ServiceName.new(os.path.basename(fresh_name("shm", "iox2")))
+    keep: list[object] = []  # the node and ports of this process, alive until it exits
+
+    def service() -> object:
+        node = iox.NodeBuilder.new().create(iox.ServiceType.Ipc)
+        made = (node.service_builder(name).publish_subscribe(iox.Slice[ctypes.c_uint8])
+                .subscriber_max_buffer_size(1024).enable_safe_overflow(False)
+                .open_or_create())
+        keep.extend((node, made))
+        return made
+
+    def sender() -> Send:
+        made = service()
+        publisher = (made.publisher_builder().initial_max_slice_len(max(capacity // 4, 64))
+                     .allocation_strategy(iox.AllocationStrategy.PowerOfTwo)
+                     .backpressure_strategy(iox.BackpressureStrategy.RetryUntilDelivered)
+                     .create())
+        keep.append(publisher)
+        deadline = time.monotonic() + 10
+        while made.dynamic_config.number_of_subscribers < 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        loan, memmove = publisher.loan_slice_uninit, ctypes.memmove
+
+        def send(data: bytes) -> None:
+            sample = loan(len(data))
+            memmove(sample.payload_ptr, data, len(data))
+            sample.assume_init().send()
+
+        return send
+
+    def receiver() -> Recv:
+        subscriber = service().subscriber_builder().buffer_size(1024).create()
+        keep.append(subscriber)
+        receive = subscriber.receive
+
+        def recv() -> bytes:
+            while True:
+                sample = receive()
+                if sample is not None:
+                    return bytes(sample.payload().as_memory_view())
+
+        return recv
+
+    def close() -> None:
+        keep.clear()
+        with contextlib.suppress(Exception):
+            iox.Node.try_cleanup_dead_nodes(iox.ServiceType.Ipc)
+        for path in _iceoryx2_leftovers() - before:
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    return Transport("iceoryx2 publish-subscribe", sender, receiver, close, finish=keep.clear)
+
+
+BASELINES = (mp_queue, mp_pipe, os_pipe, unix_socketpair, faster_fifo_queue, iceoryx2_pubsub)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 #: Every point, in the order an operation passes them.
 POINTS: tuple[str, ...] = (
-    "send.entered",      # in the critical section (lock held or bias busy flag set)
+    "send.entered",      # in the critical section (the side's lock held)
     "send.payload",      # half the payload written into the ring, nothing published
     "send.written",      # payload and frame header written, HEAD not yet advanced
     "send.committed",    # HEAD advanced: the message is delivered; section not left
@@ -28,7 +28,6 @@ POINTS: tuple[str, ...] = (
     "recv.copied",       # payload copied out, TAIL not yet advanced
     "recv.released",     # TAIL advanced: the message is consumed; section not left
     "recv.sleeping",     # asleep-flag set on an empty ring, futex wait not yet entered
-    "bias.revoking",     # a peer cleared the biased owner and waits for it to step out
 )
 
 

@@ -2,12 +2,14 @@
 
 A mutation rewrites one field of a real channel's header or control area
 (or a run of raw bytes, or the object's size), optionally recomputing the
-header CRC so that the checks behind it are reached too.  ``attempt`` writes
-the mutated image into a backing file, attaches, and if that succeeds uses
-the channel once in each direction without waiting: the only acceptable
-outcomes are ``CorruptChannel`` at attach, or a channel whose calls raise
-nothing but ``ChannelError``.  Anything else (another exception, a crash of
-the process, a hang) is a finding.
+header CRC so that the checks behind it are reached too; an image may take
+several at once (``random_mutations``).  ``attempt`` writes the mutated image
+into a backing file, attaches, and if that succeeds uses the channel once in
+each direction with a short timeout: the only acceptable outcomes are
+``CorruptChannel`` at attach, or a channel whose calls raise nothing but
+``ChannelError``.  ``isolated`` runs one attempt in a child with a deadline,
+so that another exception, a crash of the process or a hang is counted as
+what it is instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -27,16 +29,14 @@ from helpers.ipc.naming import fresh_name
 FIELDS: dict[str, tuple[int, int]] = {
     "magic": (0, 8), "version": (8, 4), "header_size": (12, 4), "capacity": (16, 8),
     "data_offset": (24, 8), "total_size": (32, 8), "max_peers": (40, 4), "flags": (44, 4),
-    "owner_uid": (48, 4), "mutex_kind": (52, 4), "created_ns": (56, 8),
+    "owner_uid": (48, 4), "lock_protocol": (52, 4), "created_ns": (56, 8),
     "creator_pid": (64, 8), "boot_id": (72, 16), "crc": (layout.HEADER.size, 4),
-    "HEAD": (layout.HEAD * 8, 8), "TAIL": (layout.TAIL * 8, 8),
-    "SEND_OWNER": (layout.SEND_OWNER * 8, 8), "RECV_OWNER": (layout.RECV_OWNER * 8, 8),
-    "SENDERS": (layout.SENDERS * 8, 8), "RECEIVERS": (layout.RECEIVERS * 8, 8),
-    "WAKE_TAIL": (layout.WAKE_TAIL * 8, 8),
-    "send_mutex_lock": (layout.SEND_MUTEX, 4), "table_mutex_lock": (layout.TABLE_MUTEX, 4),
-    "table_mutex_kind": (layout.TABLE_MUTEX + layout.MUTEX_KIND_OFFSET, 4),
-    "slot0_ident": (layout.SLOTS, 8), "slot0_pid": (layout.SLOTS + 8, 8),
-    "slot0_roles": (layout.SLOTS + 24, 8), "slot1_ident": (layout.SLOTS + 64, 8),
+    "HEAD": (layout.HEAD, 8), "TAIL": (layout.TAIL, 8),
+    "send_lock": (layout.SEND_LOCK, 4), "send_attention": (layout.SEND_ATTENTION, 4),
+    "recv_lock": (layout.RECV_LOCK, 4), "recv_attention": (layout.RECV_ATTENTION, 4),
+    "DATA_FUTEX": (layout.DATA_FUTEX, 4), "WAKE_TAIL": (layout.WAKE_TAIL, 8),
+    "SPACE_FUTEX": (layout.SPACE_FUTEX, 4),
+    "slot0": (layout.slot_offset(0), 8), "slot1": (layout.slot_offset(1), 8),
     "first_frame": (-1, 16),  # resolved against the image's data offset
 }
 
@@ -125,6 +125,38 @@ def random_mutation(rng: random.Random, data_offset: int) -> Mutation:
     return Mutation("magic", b"mmchan\x00\x01", fix_crc=True, size_delta=delta)
 
 
+def random_mutations(rng: random.Random, data_offset: int) -> tuple[Mutation, ...]:
+    """Return one to four mutations drawn from ``rng``, to apply together."""
+    return tuple(random_mutation(rng, data_offset) for _ in range(rng.randint(1, 4)))
+
+
+def apply_all(image: bytes, mutations: tuple[Mutation, ...], data_offset: int) -> bytes:
+    """Return ``image`` with every mutation applied in order."""
+    for mutation in mutations:
+        image = apply(image, mutation, data_offset)
+    return image
+
+
+#: outcomes of ``isolated`` that are findings.
+FINDINGS = ("hang", "crash", "foreign exception")
+
+
+def isolated(path: str, image: bytes, deadline: float = 5.0) -> str:
+    """Run ``attempt`` in a child; return its outcome, or a finding from ``FINDINGS``."""
+    from helpers.ipc import procs
+
+    child = procs.spawn(attempt, path, image)
+    try:
+        return child.join(timeout=deadline)
+    except procs.ChildFailed:
+        status = child.status or ""
+        if status.startswith("timeout"):
+            return "hang"
+        return "foreign exception" if status == "exit 1" else "crash"
+    finally:
+        child.close()
+
+
 def attempt(path: str, image: bytes) -> str:
     """Write ``image`` to the file at ``path`` and attach; return the outcome's name.
 
@@ -140,18 +172,18 @@ def attempt(path: str, image: bytes) -> str:
     finally:
         os.close(fd)
     try:
-        channel = Channel.attach(path, backend="file")
+        channel = Channel.attach(path, backend="file", timeout=1.0)
     except CorruptChannel:
         return "corrupt"
     except ChannelError:
         return "refused"
     try:
         with contextlib.suppress(ChannelError):
-            channel.send(b"probe", timeout=0)
+            channel.send(b"probe", timeout=0.01)
         with contextlib.suppress(ChannelError):
-            channel.recv(timeout=0)
+            channel.recv(timeout=0.01)
         with contextlib.suppress(ChannelError):
-            channel.recv_many(4, timeout=0)
+            channel.recv_many(4, timeout=0.01)
     finally:
         with contextlib.suppress(ChannelError):
             channel.close()

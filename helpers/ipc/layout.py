@@ -10,15 +10,19 @@ Byte map of a segment (``data_offset`` is a multiple of 4096)::
     0     static header (HEADER, written once by the creator, CRC-protected)
     256   HEAD  line: bytes ever published by producers (u64, only grows)
     320   TAIL  line: bytes ever consumed (u64, only grows)
-    384   owners line: biased send/recv owner, sender/receiver counts, flags
-    448   receiver-sleep line: RECV_SLEEP flag, DATA futex word
-    512   sender-sleep line: SEND_SLEEP flag, WAKE_TAIL, SPACE futex word
-    576   three process-shared robust mutexes, 64 bytes each (send, recv, table)
-    768   peer slots, 64 bytes each (``max_peers`` of them)
+    384   send lock line: lock word (u32: 0 or the holder's token), send attention (u32:
+          waiters for the send lock, and bit 31 "receivers asleep for data")
+    448   recv lock line: the same for the consumer side ("senders asleep for room")
+    512   data line: DATA futex word, bumped when receivers are woken
+    576   room line: WAKE_TAIL (u64, the TAIL sleeping senders wait for), SPACE futex word
+    640   peer slots, 8 bytes each (``max_peers`` of them): the occupant's token
     data_offset   the ring: ``capacity`` bytes of frames
 
 Every hot word sits alone on its 64-byte line so that the producer's and the
-consumer's stores do not bounce one cache line between cores.
+consumer's stores do not bounce one cache line between cores.  Nothing in
+the segment is a pointer: a lock word holds a token (a slot number and a
+random generation), which any peer can check against the slot and against
+the kernel's liveness lock of that slot (``helpers.ipc.liveness``).
 
 A frame is a 16-byte header (``FRAME``: position, length, check word) and the
 payload, padded to 16 bytes.  The position is the frame's absolute byte
@@ -36,13 +40,12 @@ import zlib
 from dataclasses import dataclass
 
 from helpers.ipc.errors import CorruptChannel
-from helpers.ipc.liveness import thread_exists
 
 MAGIC = b"mmchan\x00\x01"
-VERSION = 1
+VERSION = 2
 
 #: magic, version, header size, capacity, data offset, total size, max peers,
-#: flags, owner uid, mutex fingerprint, created (ns), creator pid, boot id.
+#: flags, owner uid, lock protocol, created (ns), creator pid, boot id.
 HEADER = struct.Struct("<8sIIQQQIIIIQQ16s")
 HEADER_CRC = struct.Struct("<I")
 HEADER_SIZE = HEADER.size + HEADER_CRC.size
@@ -58,54 +61,42 @@ FRAME_HEADER = FRAME.size
 FRAME_ALIGN = 16
 FRAME_TAG = 0x4D434652  # "MCFR"
 
-# Control words, as indices into the segment viewed as u64 ("Q").
-HEAD = 256 // 8
-TAIL = 320 // 8
-SEND_OWNER = 384 // 8
-RECV_OWNER = SEND_OWNER + 1
-SENDERS = SEND_OWNER + 2
-RECEIVERS = SEND_OWNER + 3
-NO_FENCE = SEND_OWNER + 4  # set by a peer that cannot take part in membarrier
-RECV_SLEEP = 448 // 8
-SEND_SLEEP = 512 // 8
-WAKE_TAIL = SEND_SLEEP + 1
+# Control words, as byte offsets into the segment.
+HEAD = 256
+TAIL = 320
+SEND_LOCK = 384
+SEND_ATTENTION = 388
+RECV_LOCK = 448
+RECV_ATTENTION = 452
+#: the two sides, as indices into ``LOCKS`` and ``ATTENTION``.
+SEND = 0
+RECV = 1
+LOCKS = (SEND_LOCK, RECV_LOCK)
+#: what a side's holder looks at after leaving: the count of handles waiting for its
+#: lock (low bits) and whether the other side sleeps waiting for it (``ASLEEP``).
+ATTENTION = (SEND_ATTENTION, RECV_ATTENTION)
+ASLEEP = 1 << 31
+WAITER_MASK = (1 << 24) - 1
+DATA_FUTEX = 520
+WAKE_TAIL = 584
+SPACE_FUTEX = 592
+SLOTS = 640
+SLOT_SIZE = 8
 
-# Futex words, as indices into the segment viewed as u32 ("I").
-DATA_FUTEX = (448 + 8) // 4
-SPACE_FUTEX = (512 + 16) // 4
-
-MUTEX_SIZE = 64
-SEND_MUTEX = 576
-RECV_MUTEX = SEND_MUTEX + MUTEX_SIZE
-TABLE_MUTEX = RECV_MUTEX + MUTEX_SIZE
-#: offset of the int a libc keeps the mutex kind in (glibc and musl: 16).
-MUTEX_KIND_OFFSET = 16
-# The robust futex protocol of the kernel (futex(2)): the lock word is the
-# owner's thread id plus two flag bits.
-FUTEX_WAITERS = 0x80000000
-FUTEX_OWNER_DIED = 0x40000000
-FUTEX_TID_MASK = 0x3FFFFFFF
-
-SLOTS = TABLE_MUTEX + MUTEX_SIZE
-SLOT_SIZE = 64
-SLOT_WORDS = SLOT_SIZE // 8
-# Fields of a slot, as u64 offsets from the slot's first word.
-SLOT_IDENT = 0  # (random << 16) | (index + 1); 0 = free
-SLOT_PID = 1
-SLOT_START = 2  # process start time in clock ticks, to tell a reused pid
-SLOT_ROLES = 3
-SLOT_BUSY_SEND = 4
-SLOT_BUSY_RECV = 5
-
-ROLE_SEND = 1
-ROLE_RECV = 2
+#: a token: the slot number + 1 in the low bits, a random generation above.
+TOKEN_SLOT_BITS = 13
+TOKEN_SLOT_MASK = (1 << TOKEN_SLOT_BITS) - 1
+TOKEN_GENERATIONS = 1 << (32 - TOKEN_SLOT_BITS)
+#: the lock protocol this code speaks, kept in the header's old mutex field.
+LOCK_PROTOCOL = 2
 
 PAGE = 4096
 MIN_CAPACITY = 64
 MAX_CAPACITY = 1 << 36
 DEFAULT_MAX_PEERS = 64
-MAX_PEERS = 4096
-PID_LIMIT = 1 << 22  # the kernel's pid_max can never exceed this
+MAX_PEERS = 4095  # slot number + 1 fits a token's low bits
+#: positions stop here: a ring that has moved 2**62 bytes is refused, never wrapped.
+POSITION_LIMIT = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -118,7 +109,7 @@ class Geometry:
     data_offset: int
     total_size: int
     owner_uid: int
-    mutex_kind: int
+    lock_protocol: int
     created_ns: int
     creator_pid: int
     boot_id: bytes
@@ -150,14 +141,19 @@ def frame_size(length: int) -> int:
     return (length + FRAME_HEADER + FRAME_ALIGN - 1) & -FRAME_ALIGN
 
 
-def slot_word(index: int, field: int) -> int:
-    """Return the u64 index of ``field`` in peer slot ``index``."""
-    return SLOTS // 8 + index * SLOT_WORDS + field
+def slot_offset(index: int) -> int:
+    """Return the byte offset of peer slot ``index``."""
+    return SLOTS + index * SLOT_SIZE
 
 
-def ident_slot(ident: int) -> int:
-    """Return the slot index encoded in a peer identity (-1 for none)."""
-    return (ident & 0xFFFF) - 1
+def token_slot(token: int) -> int:
+    """Return the slot number a lock token names (-1 for none)."""
+    return (token & TOKEN_SLOT_MASK) - 1
+
+
+def make_token(slot: int, generation: int) -> int:
+    """Return the token of the occupant ``generation`` (>= 1) of slot ``slot``."""
+    return (generation % TOKEN_GENERATIONS or 1) << TOKEN_SLOT_BITS | (slot + 1)
 
 
 def pack_header(geometry: Geometry) -> bytes:
@@ -172,7 +168,7 @@ def pack_header(geometry: Geometry) -> bytes:
         geometry.max_peers,
         geometry.flags,
         geometry.owner_uid,
-        geometry.mutex_kind,
+        geometry.lock_protocol,
         geometry.created_ns,
         geometry.creator_pid,
         geometry.boot_id,
@@ -194,7 +190,7 @@ def parse_header(raw: bytes, file_size: int) -> Geometry:
         raise CorruptChannel(f"backing object is {file_size} bytes, too small to be a channel")
     body = bytes(raw[: HEADER.size])
     (magic, version, header_size, capacity, data_offset, total_size, max_peers, flags,
-     owner_uid, mutex_kind, created_ns, creator_pid, boot_id) = HEADER.unpack(body)
+     owner_uid, lock_protocol, created_ns, creator_pid, boot_id) = HEADER.unpack(body)
     if magic != MAGIC:
         raise CorruptChannel(f"bad magic {magic!r}, expected {MAGIC!r}: not a channel")
     if version != VERSION:
@@ -222,8 +218,8 @@ def parse_header(raw: bytes, file_size: int) -> Geometry:
         )
     if flags & ~KNOWN_FLAGS:
         raise CorruptChannel(f"unknown flags {flags:#x}")
-    if not 0 < creator_pid < PID_LIMIT:
-        raise CorruptChannel(f"creator pid {creator_pid} is not a pid")
+    if lock_protocol != LOCK_PROTOCOL:
+        raise CorruptChannel(f"lock protocol {lock_protocol}, this code speaks {LOCK_PROTOCOL}")
     return Geometry(
         capacity=capacity,
         max_peers=max_peers,
@@ -231,61 +227,19 @@ def parse_header(raw: bytes, file_size: int) -> Geometry:
         data_offset=data_offset,
         total_size=total_size,
         owner_uid=owner_uid,
-        mutex_kind=mutex_kind,
+        lock_protocol=lock_protocol,
         created_ns=created_ns,
         creator_pid=creator_pid,
         boot_id=boot_id,
     )
 
 
-def check_control(words: memoryview, geometry: Geometry) -> None:
-    """Raise ``CorruptChannel`` unless the live control words are within bounds.
-
-    ``words`` is the segment viewed as u64.  Positions must be frame-aligned
-    with at most ``capacity`` bytes between them; owners must name a slot of
-    the table; counts cannot exceed the table; slots must hold plausible pids.
-    """
-    # Live peers move both positions while this runs, so TAIL is read before
-    # and after HEAD: the true TAIL at the moment HEAD was read lies between.
-    tail, head, tail_after = words[TAIL], words[HEAD], words[TAIL]
+def check_positions(head: int, tail: int, capacity: int) -> str | None:
+    """Return why (HEAD, TAIL) cannot describe a ring of ``capacity`` bytes, or None."""
     if head % FRAME_ALIGN or tail % FRAME_ALIGN:
-        raise CorruptChannel(f"HEAD {head} or TAIL {tail} is not {FRAME_ALIGN}-aligned")
-    if not tail <= tail_after or head < tail or head - tail_after > geometry.capacity:
-        raise CorruptChannel(
-            f"HEAD {head} - TAIL {tail} outside 0..capacity {geometry.capacity}"
-        )
-    for index, name in ((SEND_OWNER, "send owner"), (RECV_OWNER, "recv owner")):
-        owner = words[index]
-        if owner and not 0 <= ident_slot(owner) < geometry.max_peers:
-            raise CorruptChannel(f"{name} {owner:#x} names no slot of {geometry.max_peers}")
-    for index, name in ((SENDERS, "sender count"), (RECEIVERS, "receiver count")):
-        if words[index] > geometry.max_peers:
-            raise CorruptChannel(f"{name} {words[index]} exceeds max_peers {geometry.max_peers}")
-    for slot in range(geometry.max_peers):
-        ident = words[slot_word(slot, SLOT_IDENT)]
-        if not ident:
-            continue
-        pid = words[slot_word(slot, SLOT_PID)]
-        if ident_slot(ident) != slot or not 0 < pid < PID_LIMIT:
-            raise CorruptChannel(f"peer slot {slot} holds identity {ident:#x} and pid {pid}")
-        if words[slot_word(slot, SLOT_ROLES)] & ~(ROLE_SEND | ROLE_RECV):
-            raise CorruptChannel(f"peer slot {slot} has unknown role bits")
-
-
-def check_lock_word(word: int) -> str | None:
-    """Return why a robust mutex's lock word cannot be real, or None if it can.
-
-    A robust lock word is 0 (free), an owner's thread id with flag bits, or,
-    after the owner died, ``FUTEX_OWNER_DIED`` (the kernel clears the thread
-    id then).  A word that names a thread that does not exist, without that
-    bit, was not written by the lock: waiting on it would never end.
-    """
-    if not word or word & FUTEX_OWNER_DIED:
-        return None
-    tid = word & FUTEX_TID_MASK
-    if not tid:
-        return f"lock word {word:#010x} has flag bits but no owner"
-    if not thread_exists(tid):
-        return f"lock word {word:#010x} names thread {tid}, which does not exist"
+        return f"HEAD {head} or TAIL {tail} is not {FRAME_ALIGN}-aligned"
+    if not 0 <= head - tail <= capacity:
+        return f"HEAD {head} - TAIL {tail} outside 0..capacity {capacity}"
+    if head > POSITION_LIMIT:
+        return f"HEAD {head} is past the position limit 2**62"
     return None
-

@@ -1,112 +1,141 @@
-"""Whether the process that wrote a peer slot is still the same, living process.
+"""Liveness the kernel keeps: one open-file-description lock per peer slot.
 
-A pid alone is not enough: pids are reused, and a process killed by
-``SIGKILL`` stays a zombie (``kill(pid, 0)`` still succeeds) until its parent
-reaps it.  A slot therefore records the pid and the process's start time in
-clock ticks (field 22 of ``/proc/<pid>/stat``); the peer is alive while a
-process with that pid and that start time exists and is not a zombie.
+A peer holds a write lock (``F_OFD_SETLK``) on one byte of the backing
+object for as long as it lives: byte ``BASE + slot``, far past the end of
+the object (a lock needs no data under it).  The kernel drops the lock when
+the last descriptor of that open file description closes, which happens
+when the process dies, however it dies.  Asking whether a slot's byte is
+locked (``F_OFD_GETLK``) therefore answers "is its peer alive" exactly, in
+every PID namespace alike: no pid is stored or compared, no /proc is read,
+and a question the kernel does not answer raises instead of guessing "dead".
+
+Each handle opens its own open file description (through
+``/proc/self/fd``), because OFD locks belong to the description, and a
+description shared with another handle, another process (a passed memfd)
+or a forked child would make their locks one lock.  A forked child closes
+the description it inherited (``forget``) and opens its own on first use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
-from dataclasses import dataclass
+import signal
+import struct
+from collections.abc import Iterator
 
-_PROC = "/proc"
+from helpers.ipc.errors import ChannelError, errno_name
 
+#: the first locked byte; slots follow.  Far past any object this code makes.
+BASE = 1 << 40
+#: the byte attachers and the creator lock while they set a segment up.
+SETUP = BASE - 1
+#: struct flock on Linux for 64-bit off_t: type, whence, start, len, pid.
+FLOCK = struct.Struct("hhqqi4x")
 
-@dataclass(frozen=True)
-class Identity:
-    """A process as the peer table records it: pid and start time (ticks)."""
-
-    pid: int
-    start: int
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """Return (state letter, start ticks) of ``pid`` from /proc, or None if absent."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: split after the last ")".
-    rest = raw[raw.rfind(b")") + 2:].split()
-    try:
-        return rest[0].decode(), int(rest[19])
-    except (IndexError, ValueError):
-        return None
+_OFD_GETLK = getattr(fcntl, "F_OFD_GETLK", 36)
+_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", 37)
 
 
-_cache: tuple[int, Identity] | None = None
+def _request(kind: int, start: int, length: int) -> bytes:
+    return FLOCK.pack(kind, os.SEEK_SET, start, length, 0)
 
 
-def current() -> Identity:
-    """Return the identity of the calling process (recomputed after a fork)."""
-    global _cache
-    pid = os.getpid()
-    if _cache is None or _cache[0] != pid:
-        stat = _stat(pid)
-        _cache = (pid, Identity(pid, stat[1] if stat else 0))
-    return _cache[1]
+def open_private(fd: int) -> int:
+    """Return a new open file description of the object behind ``fd``, for its locks.
 
-
-def is_alive(pid: int, start: int) -> bool:
-    """Return whether ``pid`` runs and is the process that started at ``start`` ticks.
-
-    Where /proc is missing, falls back to ``kill(pid, 0)`` (a zombie then
-    counts as alive until reaped, and a reused pid is not detected).
+    Raises ``ChannelError`` where the system cannot give one: without it the
+    liveness of peers could not be told, and the channel does not guess.
     """
-    if pid <= 0:
-        return False
-    stat = _stat(pid)
-    if stat is not None:
-        state, started = stat
-        return state not in ("Z", "X") and started == start
-    if os.path.isdir(_PROC):
-        return False
     try:
-        os.kill(pid, 0)
+        return os.open(f"/proc/self/fd/{fd}", os.O_RDWR | os.O_CLOEXEC)
     except OSError as exc:
-        return exc.errno == errno.EPERM
+        raise ChannelError(
+            f"cannot open a private description of the channel for liveness locks: "
+            f"{errno_name(exc.errno)}"
+        ) from exc
+
+
+def try_lock(fd: int, start: int, length: int = 1) -> bool:
+    """Take a write lock on ``length`` bytes at ``start``; False if another holds one."""
+    try:
+        fcntl.fcntl(fd, _OFD_SETLK, _request(fcntl.F_WRLCK, start, length))
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise ChannelError(f"liveness lock failed: {errno_name(exc.errno)}") from exc
     return True
 
 
-def thread_exists(tid: int) -> bool:
-    """Return whether a thread with id ``tid`` exists (any process), zombies excluded.
-
-    Where /proc is missing the answer is True: nothing can be proven dead.
-    """
-    if not os.path.isdir(_PROC):
-        return True
-    stat = _stat(tid)
-    return stat is not None and stat[0] not in ("Z", "X")
-
-
-def process_of(tid: int) -> int | None:
-    """Return the process id (thread group) of thread ``tid``, None if it is gone."""
+def unlock(fd: int, start: int, length: int = 1) -> None:
+    """Drop this description's lock on ``length`` bytes at ``start``."""
     try:
-        with open(f"{_PROC}/{tid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"Tgid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+        fcntl.fcntl(fd, _OFD_SETLK, _request(fcntl.F_UNLCK, start, length))
+    except OSError as exc:
+        raise ChannelError(f"liveness unlock failed: {errno_name(exc.errno)}") from exc
 
 
-def maps_object(pid: int, device: int, inode: int) -> bool:
-    """Return whether process ``pid`` has the file (``device``, ``inode``) mapped.
+def first_locked(fd: int, start: int, length: int = 1) -> tuple[int, int] | None:
+    """Return (start, length) of the first lock another description holds in the range.
 
-    Where /proc is missing the answer is True: nothing can be proven.
+    None when there is none.  Raises ``ChannelError`` if the kernel does not
+    answer: "cannot tell" is never taken for "dead".
     """
-    if not os.path.isdir(_PROC):
-        return True
-    wanted = f"{os.major(device):02x}:{os.minor(device):02x} {inode} ".encode()
     try:
-        with open(f"{_PROC}/{pid}/maps", "rb") as handle:
-            return any(wanted in line for line in handle)
-    except OSError:
-        return False
+        answer = fcntl.fcntl(fd, _OFD_GETLK, _request(fcntl.F_WRLCK, start, length))
+    except OSError as exc:
+        raise ChannelError(f"liveness query failed: {errno_name(exc.errno)}") from exc
+    kind, _, found, size, _ = FLOCK.unpack(answer)
+    return None if kind == fcntl.F_UNLCK else (found, size)
 
+
+def locked_by_other(fd: int, start: int, length: int = 1) -> bool:
+    """Return whether another description holds a lock on any of the bytes."""
+    return first_locked(fd, start, length) is not None
+
+
+def live_slots(fd: int, max_peers: int) -> int:
+    """Return how many slots of the table other descriptions hold (one query per run)."""
+    count = 0
+    start, end = BASE, BASE + max_peers
+    while start < end:
+        found = first_locked(fd, start, end - start)
+        if found is None:
+            break
+        lock_start, lock_len = found
+        lock_end = end if lock_len == 0 else min(lock_start + lock_len, end)
+        count += lock_end - max(lock_start, start)
+        start = lock_end
+    return count
+
+
+def slot_alive(fd: int, slot: int) -> bool:
+    """Return whether a live peer (another description) holds slot ``slot``."""
+    return locked_by_other(fd, BASE + slot)
+
+
+def anyone_alive(fd: int, max_peers: int) -> bool:
+    """Return whether any other description holds any slot of the table."""
+    return locked_by_other(fd, BASE, max_peers)
+
+
+#: signals that report a fault of the running code: never blocked.
+_SYNCHRONOUS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP}
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back asynchronous signals (so their Python handlers) for a slow step.
+
+    Claiming a slot takes a kernel lock and records it in the handle in
+    several steps; an exception between them would leave a slot held by a
+    handle that does not know it.  Blocking costs a few microseconds, which
+    only attach and first use after a fork pay, never a message.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _SYNCHRONOUS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

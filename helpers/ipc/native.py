@@ -1,10 +1,9 @@
 """The C library and the raw system-call numbers the channel needs, loaded once.
 
-The channel needs three things the standard library does not offer: futex
-wait/wake, ``membarrier`` and process-shared robust mutexes.  They come from
-libc through ctypes with ``use_errno=True``; a missing symbol or an unknown
-architecture makes the feature unavailable (with the reason), never an
-``AttributeError`` in the middle of a call.
+The channel needs one thing neither the standard library nor its atomics
+package offers: futex wait/wake.  It comes from libc's ``syscall`` through
+ctypes with ``use_errno=True``; an unknown architecture makes it unavailable
+(with the reason), and the channel then polls.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import ctypes.util
 import platform
 import sys
 
-#: (futex, membarrier) system-call numbers per machine name.
+#: (futex, membarrier) system-call numbers per machine name (membarrier: unused now).
 _SYSCALLS: dict[str, tuple[int, int]] = {
     "x86_64": (202, 324),
     "amd64": (202, 324),
@@ -52,19 +51,7 @@ def _load_libc() -> ctypes.CDLL | None:
         return None
 
 
-def _load_pthread(libc: ctypes.CDLL | None) -> ctypes.CDLL | None:
-    """Return the library holding the pthread mutex calls (libc since glibc 2.34)."""
-    if libc is not None and hasattr(libc, "pthread_mutexattr_setrobust"):
-        return libc
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("pthread") or "libpthread.so.0",
-                           use_errno=True)
-    except OSError:
-        return None
-
-
 LIBC = _load_libc()
-PTHREAD = _load_pthread(LIBC)
 MACHINE = platform.machine().lower()
 SYS_FUTEX, SYS_MEMBARRIER = _SYSCALLS.get(MACHINE, (-1, -1))
 

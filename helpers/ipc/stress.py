@@ -1,6 +1,6 @@
 """``python -m helpers.ipc.stress``: the channel under load, under kills, and under hostile headers.
 
-Three phases, each bounded in time, printing figures as they go:
+Four phases, each bounded in time, printing figures as they go:
 
 1. load: 1x1, 4x1, 1x4 and 4x4 producers x consumers with random message
    sizes, ten million messages in all, checked for exactly-once delivery
@@ -10,8 +10,12 @@ Three phases, each bounded in time, printing figures as they go:
    fault point they armed themselves (at least 1,000 kills); afterwards no
    committed message may be missing, no message torn, and a message may be
    delivered twice only if a consumer was killed while taking it;
-3. fuzz: at least 100,000 corrupt or hostile headers, each attached to in a
-   child process: only ``CorruptChannel`` (or a working channel) is right.
+3. kill anywhere: a victim killed at every bytecode of send, recv,
+   send_many, recv_many and recv_into, on the fast and the slow path
+   (``helpers.ipc.anywhere``; skipped by ``--quick``);
+4. fuzz: at least 10,000 corrupt or hostile images, one to four fields
+   changed at once, each attached to in its own child with a deadline: only
+   ``CorruptChannel`` (or a working channel) is right; hangs are counted.
 
 The results go to ``reports/out/stress.json``; ``--quick`` runs a few
 seconds of each phase (what the test suite calls).  The exit status is 1
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import mmap
 import os
 import random
 import sys
@@ -35,7 +38,7 @@ from dataclasses import asdict
 from typing import Any
 
 from helpers import names
-from helpers.ipc import chaos, faults, hostile, procs, provenance, roles, workload
+from helpers.ipc import anywhere, chaos, faults, hostile, procs, provenance, roles, workload
 from helpers.ipc.channel import Channel
 from helpers.ipc.errors import ChannelError
 from helpers.ipc.naming import fresh_name
@@ -333,52 +336,59 @@ def run_chaos(seconds: float, producers: int, consumers: int, log: Log,
 # ---------------------------------------------------------------------- fuzz
 
 
-def _fuzz_worker(image: bytes, data_offset: int, seed: int, start: int, stop: int,
-                 cursor: memoryview, path: str) -> dict[str, int]:
-    outcomes: Counter[str] = Counter()
-    for index in range(start, stop):
-        cursor[0] = index
-        mutation = hostile.random_mutation(random.Random(seed * 1_000_003 + index), data_offset)
-        outcomes[hostile.attempt(path, hostile.apply(image, mutation, data_offset))] += 1
-    return dict(outcomes)
-
-
 def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]:
-    """Attach to ``count`` hostile images in child processes; return the outcome counts."""
+    """Attach to ``count`` hostile images, each in a child with a deadline; count outcomes.
+
+    Each image has one to four fields changed at once.  A child that
+    overstays its deadline is a hang, one that dies by a signal a crash, one
+    that raises anything but ``ChannelError`` a foreign exception.
+    """
     image, data_offset = hostile.channel_image((b"first", b"second message"), max_peers=8,
                                                tag="fuzz-template")
     outcomes: Counter[str] = Counter()
-    crashes: list[dict[str, Any]] = []
-    area = mmap.mmap(-1, 8)
-    cursor = memoryview(area).cast("Q")
+    findings: list[dict[str, Any]] = []
     path = fresh_name("file", "fuzz")
     done = 0
-    chunk = 5000
+    report_at = time.monotonic() + 5.0
     try:
         while done < count and time.monotonic() < deadline:
-            stop = min(done + chunk, count)
-            cursor[0] = done
-            child = procs.spawn(_fuzz_worker, image, data_offset, seed, done, stop, cursor, path)
-            try:
-                outcomes.update(child.join(timeout=max(deadline - time.monotonic(), 1.0) + 60))
-                done = stop
-            except procs.ChildFailed as exc:
-                failed_at = cursor[0]
-                mutation = hostile.random_mutation(
-                    random.Random(seed * 1_000_003 + failed_at), data_offset)
-                crashes.append({"index": failed_at, "mutation": mutation.describe(),
-                                "status": child.status, "detail": str(exc).splitlines()[-1]})
-                outcomes.update({"crash": 1})
-                done = failed_at + 1
-            finally:
-                child.close()
-            log(f"fuzz: {done:,} hostile headers tried: {dict(outcomes)}")
+            mutations = hostile.random_mutations(random.Random(seed * 1_000_003 + done),
+                                                 data_offset)
+            outcome = hostile.isolated(path, hostile.apply_all(image, mutations, data_offset))
+            outcomes[outcome] += 1
+            if outcome in hostile.FINDINGS and len(findings) < 50:
+                findings.append({"index": done, "outcome": outcome,
+                                 "mutations": [m.describe() for m in mutations]})
+            done += 1
+            if time.monotonic() >= report_at:
+                report_at += 5.0
+                log(f"fuzz: {done:,} hostile images tried: {dict(outcomes)}")
     finally:
-        cursor.release()
-        area.close()
         if os.path.exists(path):
             os.unlink(path)
-    return {"tried": done, "outcomes": dict(outcomes), "crashes": crashes}
+    return {"tried": done, "outcomes": dict(outcomes), "findings": findings,
+            "hangs": outcomes["hang"],
+            "crashes": sum(outcomes[name] for name in hostile.FINDINGS)}
+
+
+# ---------------------------------------------------------------------- kill anywhere
+
+
+def run_anywhere(deadline: float, log: Log) -> dict[str, Any]:
+    """Kill a victim at every bytecode of every operation and path; return the damage."""
+    cases = []
+    with Channel.create(fresh_name("shm", "anywhere"), 4096) as channel:
+        for operation, path in anywhere.CASES:
+            if time.monotonic() >= deadline:
+                break
+            result = anywhere.sweep(channel, operation, path)
+            cases.append(asdict(result))
+            log(f"anywhere: {operation}/{path}: {result.kills} kills over "
+                f"{result.bytecodes} bytecodes, torn {result.torn}, lost {result.lost}, "
+                f"duplicated {result.duplicated}, stalls {result.stalls}")
+    return {"cases": cases, "kills": sum(c["kills"] for c in cases),
+            "complete": len(cases) == len(anywhere.CASES)
+            and all(c["kills"] == c["bytecodes"] for c in cases)}
 
 
 # ---------------------------------------------------------------------- leftovers
@@ -414,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos-seconds", type=float, default=None,
                         help="length of the chaos phase (default 90; quick 3)")
     parser.add_argument("--fuzz", type=int, default=None,
-                        help="hostile headers to try (default 100,000; quick 2,000)")
+                        help="hostile images to try (default 10,000; quick 200)")
     parser.add_argument("--budget", type=float, default=540.0,
                         help="seconds after which no phase step starts (default 540)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
@@ -422,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     messages = args.messages or (40_000 if args.quick else 10_000_000)
     chaos_seconds = args.chaos_seconds or (3.0 if args.quick else 90.0)
-    fuzz_count = args.fuzz or (2_000 if args.quick else 100_000)
+    fuzz_count = args.fuzz or (200 if args.quick else 10_000)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     started = time.monotonic()
     budget_end = started + args.budget
@@ -439,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     document["load"] = run_load(messages, load_end, log)
     chaos_time = min(chaos_seconds, max(budget_end - time.monotonic() - 120.0, 1.0))
     document["chaos"] = run_chaos(chaos_time, 3, 3, log, seed)
+    if args.quick:
+        document["anywhere"] = {"cases": [], "kills": 0, "complete": False, "skipped": "quick"}
+    else:
+        document["anywhere"] = run_anywhere(started + args.budget * 0.8, log)
     document["fuzz"] = run_fuzz(fuzz_count, budget_end, log, seed)
     document["leftovers"] = leftovers()
     document["finished"] = provenance.now()
@@ -469,7 +483,11 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "chaos duplicated": chaos_part["duplicated"],
         "chaos unexpected": chaos_part["unexpected"],
         "chaos out of order": chaos_part["out_of_order"], "chaos stalls": chaos_part["stalls"],
-        "fuzz crashes": len(fuzz_part["crashes"]),
+        "fuzz hangs": fuzz_part["hangs"],
+        **{f"anywhere {name}": sum(c[name] for c in document["anywhere"]["cases"])
+           for name in ("torn", "lost", "stalls")},
+        "anywhere problems": sum(len(c["problems"]) for c in document["anywhere"]["cases"]),
+        "fuzz crashes or foreign exceptions": fuzz_part["crashes"] - fuzz_part["hangs"],
         "fuzz refused without CorruptChannel": fuzz_part["outcomes"].get("refused", 0),
         "leftovers": len(document["leftovers"]),
     }
@@ -477,6 +495,8 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "load messages >= requested": moved >= messages,
         "chaos kills >= 1000": chaos_part["kills"] >= 1000,
         "fuzz headers >= requested": fuzz_part["tried"] >= fuzz_count,
+        "every bytecode of every operation killed": document["anywhere"]["complete"]
+        or document["quick"],
         "recovery max <= 100 ms": (chaos_part["recovery_max_ms"] or 0) <= 100,
     }
     return {
@@ -491,6 +511,8 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "recovery_p50_ms": chaos_part["recovery_p50_ms"],
         "recovery_max_ms": chaos_part["recovery_max_ms"],
         "hostile_headers": fuzz_part["tried"],
+        "kill_anywhere_kills": document["anywhere"]["kills"],
+        "hostile_hangs": fuzz_part["hangs"],
         "leftovers": document["leftovers"],
         "failures": {k: v for k, v in failures.items() if v},
         "invariants_held": not any(failures.values()),

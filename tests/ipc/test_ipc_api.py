@@ -295,7 +295,7 @@ def test_attach_shares_messages_both_ways(make_channel: Factory, backend: str) -
         channel.send(b"from creator")
         assert channel.recv(timeout=1) == b"from other"
         assert other.recv(timeout=1) == b"from creator"
-        assert channel.statistics().senders == 2
+        assert channel.statistics().peers == 2
     finally:
         other.close()
 

@@ -13,11 +13,13 @@ from hypothesis import HealthCheck, given, settings
 
 from helpers.ipc import (
     Channel,
+    ChannelError,
     ChannelPermissionError,
+    ChannelValueError,
     CorruptChannel,
+    Full,
     hostile,
     layout,
-    liveness,
     procs,
 )
 from helpers.ipc.naming import fresh_name
@@ -79,14 +81,32 @@ def test_hostile_header_gives_corrupt_channel_or_a_working_channel(
     assert outcome in ("corrupt", "accepted"), mutation.describe()
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(several=st.lists(mutations, min_size=2, max_size=4))
+def test_several_fields_changed_at_once_never_hang_or_crash(
+        template: tuple[bytes, int], target_path: str, several: list) -> None:
+    """Each attempt runs in a child with a deadline, so a hang is caught as one."""
+    image, data_offset = template
+    mutated = hostile.apply_all(image, tuple(several), data_offset)
+    outcome = hostile.isolated(target_path, mutated, deadline=10.0)
+    assert outcome in ("corrupt", "accepted"), [m.describe() for m in several]
+
+
+def test_the_isolated_attempt_reports_a_hang_as_one(template: tuple[bytes, int],
+                                                   target_path: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer's hang counter bites: an attach that never returns is a "hang"."""
+    monkeypatch.setattr(hostile, "attempt", lambda path, image: time.sleep(60))
+    assert hostile.isolated(target_path, template[0], deadline=0.5) == "hang"
+
+
 @pytest.mark.parametrize(
     ("target", "value"),
-    [("magic", b"notchan!"), ("version", 2), ("capacity", 0), ("capacity", 1 << 40),
+    [("magic", b"notchan!"), ("version", 3), ("capacity", 0), ("capacity", 1 << 40),
      ("data_offset", 0), ("total_size", 1 << 50), ("max_peers", 0), ("max_peers", 5000),
-     ("flags", 0x80), ("HEAD", 17), ("TAIL", 1 << 40), ("SEND_OWNER", 0xFFFF),
-     ("SENDERS", 10_000), ("table_mutex_kind", 0), ("table_mutex_lock", 0x80000000),
-     ("table_mutex_lock", 0x3FFFFFF0), ("slot0_ident", (123 << 16) | 3),
-     ("owner_uid", 4242)],
+     ("flags", 0x80), ("HEAD", 17), ("TAIL", 1 << 40), ("HEAD", (1 << 64) - 16),
+     ("lock_protocol", 1), ("owner_uid", 4242)],
 )
 def test_each_broken_field_is_named(template: tuple[bytes, int], target_path: str,
                                     target: str, value: int | bytes) -> None:
@@ -180,34 +200,91 @@ def test_memfd_refuses_truncation_and_keeps_working() -> None:
         assert channel.recv(timeout=1) == b"x" * 2000
 
 
-@pytest.mark.parametrize(
-    ("word", "real"),
-    [(0, True), (layout.FUTEX_OWNER_DIED, True),
-     (layout.FUTEX_OWNER_DIED | layout.FUTEX_WAITERS, True), ("this process", True),
-     (layout.FUTEX_WAITERS, False), (0x3FFFFFF0, False)],
-)
-def test_lock_word_states_left_by_the_kernel_are_accepted(word: int | str, real: bool) -> None:
-    """After a robust owner dies the kernel leaves OWNER_DIED with no thread id."""
-    value = os.getpid() if word == "this process" else word
-    assert (layout.check_lock_word(value) is None) == real
-
-
-def test_table_lock_held_by_an_unrelated_live_process_is_corrupt(
-        template: tuple[bytes, int], target_path: str) -> None:
-    """Process 1 exists but does not map the segment: it cannot be claiming a slot."""
+def _image_file(template: tuple[bytes, int], path: str, *changes: hostile.Mutation) -> None:
     image, data_offset = template
-    mutated = hostile.apply(image, hostile.Mutation("table_mutex_lock", 1), data_offset)
-    with open(target_path, "wb") as handle:
-        handle.write(mutated)
-    os.chmod(target_path, 0o600)
-    started = time.monotonic()
-    with pytest.raises(CorruptChannel, match="not a peer"):
+    for change in changes:
+        image = hostile.apply(image, change, data_offset)
+    with open(path, "wb") as handle:
+        handle.write(image)
+    os.chmod(path, 0o600)
+
+
+def test_positions_at_the_end_of_the_number_range_are_corrupt(
+        template: tuple[bytes, int], target_path: str) -> None:
+    top = (1 << 64) - 16
+    _image_file(template, target_path, hostile.Mutation("HEAD", top), hostile.Mutation("TAIL", top))
+    with pytest.raises(CorruptChannel, match="position limit"):
         Channel.attach(target_path, backend="file")
-    assert time.monotonic() - started < 1.0
 
 
-def test_mapping_check_recognises_the_processes_of_a_channel() -> None:
-    with Channel.create(fresh_name("shm", "maps"), 4096) as channel:
-        info = os.fstat(channel.fileno())
-        assert liveness.maps_object(os.getpid(), info.st_dev, info.st_ino)
-        assert not liveness.maps_object(1, info.st_dev, info.st_ino)
+@pytest.mark.parametrize("token", [1, 0xFFFFFFFF, layout.make_token(0, 77),
+                                   layout.make_token(4000, 5)])
+@pytest.mark.parametrize("lock", ["send_lock", "recv_lock"])
+def test_lock_word_of_no_live_peer_is_recovered(template: tuple[bytes, int], target_path: str,
+                                                lock: str, token: int) -> None:
+    """A lock word naming a dead, reclaimed or impossible holder is taken over, not waited on."""
+    _image_file(template, target_path, hostile.Mutation(lock, token),
+                hostile.Mutation("send_attention", 0xFFFFFFFF))
+    channel = Channel.attach(target_path, backend="file")
+    try:
+        started = time.monotonic()
+        assert channel.recv(timeout=2) == b"first"
+        channel.send(b"third", timeout=2)
+        assert time.monotonic() - started < 1.0
+        assert channel.statistics().recoveries == 1
+    finally:
+        channel.close()
+
+
+def test_lock_held_by_a_live_peer_times_out_with_full() -> None:
+    """A live holder (here: this process's other handle, frozen inside) is waited for, bounded."""
+    with Channel.create(fresh_name("shm", "held"), 4096) as channel:
+        other = Channel.attach(channel.name)
+        try:
+            other.statistics()  # claims its slot: its token is a live peer's
+            token = other._token
+            cell = channel._control.locks[0]
+            cell.store(token)
+            started = time.monotonic()
+            with pytest.raises(Full):
+                channel.send(b"x", timeout=0.2)
+            assert 0.2 <= time.monotonic() - started < 1.0
+            cell.store(0)
+            channel.send(b"x", timeout=0.2)
+        finally:
+            other.close()
+
+
+def test_from_fd_refuses_an_unsealed_memfd_and_a_plain_file(tmp_path: os.PathLike) -> None:
+    with Channel.create(fresh_name("memfd"), 4096, backend="memfd") as channel:
+        unsealed = os.memfd_create("unsealed", os.MFD_ALLOW_SEALING)
+        try:
+            os.write(unsealed, os.pread(channel.fileno(), 1 << 20, 0))
+            with pytest.raises(ChannelPermissionError, match="not a memfd sealed"):
+                Channel.from_fd(unsealed)
+        finally:
+            os.close(unsealed)
+    with (Channel.create(fresh_name("file"), 4096, backend="file") as channel,
+          pytest.raises(ChannelPermissionError, match="not a memfd sealed")):
+        Channel.from_fd(channel.fileno())
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602, 0o660])
+def test_create_refuses_a_mode_that_lets_others_write(mode: int) -> None:
+    with pytest.raises(ChannelValueError, match="lets group or others write"):
+        Channel.create(fresh_name("shm", "wide"), 4096, mode=mode)
+
+
+def test_attach_waits_for_the_setup_lock_no_longer_than_its_timeout() -> None:
+    import fcntl
+
+    with Channel.create(fresh_name("file", "flock"), 4096, backend="file") as channel:
+        holder = os.open(channel.name, os.O_RDWR)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            started = time.monotonic()
+            with pytest.raises(ChannelError, match="stayed locked"):
+                Channel.attach(channel.name, backend="file", timeout=0.3)
+            assert time.monotonic() - started < 1.5
+        finally:
+            os.close(holder)

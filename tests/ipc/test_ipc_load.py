@@ -23,7 +23,7 @@ def test_quick_stress_holds_every_invariant(tmp_path: os.PathLike) -> None:
     with open(out) as handle:
         summary = json.load(handle)["summary"]
     assert summary["invariants_held"], summary["failures"]
-    assert summary["kills"] > 0 and summary["hostile_headers"] == 2000
+    assert summary["kills"] > 0 and summary["hostile_headers"] == 200
     assert (summary["lost"], summary["torn"], summary["duplicated"]) == (0, 0, 0)
     assert summary["leftovers"] == []
 
@@ -72,9 +72,15 @@ def test_bench_runs_and_judges_in_one_process_tree() -> None:
         {"transport": "os.pipe", "case": "1x1", "size": 64, "median_msgs_per_s": 800_000},
         {"transport": "channel", "case": "1x1", "size": 1 << 20, "median_msgs_per_s": 3000},
         {"transport": "os.pipe", "case": "1x1", "size": 1 << 20, "median_msgs_per_s": 2000},
+        {"transport": "iceoryx2 publish-subscribe", "case": "1x1", "size": 64,
+         "median_msgs_per_s": 950_000},
+        {"transport": "channel", "case": "4x4", "size": 64, "median_msgs_per_s": 500_000},
+        {"transport": "multiprocessing.Queue", "case": "4x4", "size": 64,
+         "median_msgs_per_s": 300_000},
     ], "latency": [{"transport": "channel", "kind": "one-way streaming", "p50_us": 4.0}]}
     verdicts = [target["met"] for target in bench.judge(body)]
-    assert verdicts == [True, False, True, True]  # 1.125x is short of 1.3x
+    # 0.95x the best other (iceoryx2) is short of 1.3x and of 1.0x; 1.67x mp.Queue is enough
+    assert verdicts == [True, False, True, False, True, True]
 
 
 def _libc_call(name: str, *args: object) -> int:
