@@ -8,7 +8,10 @@ the bytes of every page and every file) with the model in
 :mod:`helpers.model.space`.  A disagreement fails the check with the minimal
 sequence as a program that replays it.
 
-``MMAPCHECK_MODEL_DEPTH=deep`` (``tox -e deep``) searches ten thousand
+The default run is split into shards, each its own item with its own
+executor and its own share of the sequences, so that parallel workers share
+it; the report adds their figures up.  ``MMAPCHECK_MODEL_DEPTH=deep``
+(``tox -e deep``, one item) searches ten thousand
 sequences and writes ``reports/out/model.json``.
 """
 
@@ -27,9 +30,9 @@ from helpers.model.search import search
 from helpers.model.session import Disagreement, Session
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def model_session() -> Iterator[Session]:
-    """Return one session (one executor) for every sequence of this module."""
+    """Return a session (an executor of its own) for the sequences of one shard."""
     with Session() as session:
         yield session
 
@@ -45,19 +48,35 @@ def record_figures(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]],
 
 
 DEPTH = profiles.depth()
+SHARDS = profiles.SHARDS[DEPTH]
+
+
+@pytest.fixture
+def shard(request: pytest.FixtureRequest) -> int:
+    """Return the index of this item's shard (0 where the depth is not split)."""
+    return int(getattr(request, "param", 0))
+
+
+#: One item per shard where the depth is split; one item, with its old name, where it is not.
+SHARDED = pytest.mark.parametrize("shard", range(SHARDS), indirect=True,
+                                  ids=[f"shard{n + 1}of{SHARDS}" for n in range(SHARDS)])
 
 
 @pytest.mark.claim(*rules.RULES)
 @pytest.mark.timeout(profiles.TIMEOUTS[DEPTH])
+@pytest.mark.spread("address-space-model")
+@(SHARDED if SHARDS > 1 else pytest.mark.usefixtures())
 def test_address_space_agrees_with_the_man_pages(
-        model_session: Session, record_figures: Callable[[dict[str, Any]], None]) -> None:
+        model_session: Session, record_figures: Callable[[dict[str, Any]], None],
+        shard: int) -> None:
     """Every step's outcome and the state after it are what the man pages say."""
     chosen = profiles.for_depth(DEPTH)
+    used = chosen
     try:
-        search(model_session, DEPTH)
+        used = search(model_session, DEPTH, shard)
     finally:
         figures = model_session.stats.figures(
-            depth=DEPTH, max_examples=chosen.max_examples,
+            depth=DEPTH, shard=shard + 1, shards=SHARDS, max_examples=used.max_examples,
             steps_per_sequence=chosen.stateful_step_count,
             time_budget_s=profiles.TIME_BUDGETS[DEPTH], derandomize=chosen.derandomize,
             filesystems=dict(model_session.platform.filesystems))

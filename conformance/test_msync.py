@@ -27,6 +27,7 @@ from helpers.platform import filesystem_type, has_writeback
 from helpers.probes.msync import (
     async_versus_sync,
     invalidate_between_processes,
+    private_store_and_follow,
     store_and_follow,
     survives_writer,
     sync_cleans,
@@ -79,6 +80,20 @@ def test_shared_store_is_in_page_cache_at_once_and_on_disk_after_msync(
     if writes_back(path):  # dirty until written back, clean after msync(MS_SYNC)
         assert seen["dirty_kb_before_store"] == 0 < seen["dirty_kb_after_store"], seen
         assert seen["dirty_kb_after_sync"] == 0, seen
+
+
+@pytest.mark.claim("memmap-ipc.shared-change-synced-to-disk")
+@pytest.mark.parametrize("layer", LAYERS)
+def test_private_store_never_reaches_the_file(probe, prediction, sized_file, layer):
+    # The document's sentence names no mapping type, so a private writer is asked too.
+    outcome = probe(private_store_and_follow, sized_file(PAGE_SIZE, fill=b"."), layer, TOKEN)
+    prediction.observe("private-writer-change-synced", observe.compare(
+        observe.field(outcome, "file_after_msync_and_munmap"), observe.field(outcome, "stored")))
+    # mmap(2) MAP_PRIVATE: stores go to private copies and never reach the file.
+    assert outcome.ok, outcome
+    seen = outcome.value
+    untouched = (b"." * len(TOKEN)).hex()
+    assert seen["new_descriptor_reads"] == seen["file_after_msync_and_munmap"] == untouched, seen
 
 
 @pytest.mark.claim("unp-shm.msync-subrange")
@@ -146,8 +161,8 @@ def test_other_mappings_are_current_without_ms_invalidate(probe, prediction, siz
 @pytest.mark.claim("mmap-notes.mmap-survives-reboot")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_stored_data_outlives_writer_and_page_cache(probe, prediction, sized_file, layer):
-    # A restart is approximated by the writer's exit without msync, then fsync and
-    # posix_fadvise(DONTNEED), which force the next read to come from the device.
+    # No restart happens in a run (the entry is untestable).  The evidence: the writer exits
+    # without msync, then fsync and posix_fadvise(DONTNEED) force the next read to the device.
     path = sized_file(PAGE_SIZE, fill=b".")
     outcome = probe(survives_writer, path, layer, TOKEN)
     if not writes_back(path):
@@ -159,7 +174,7 @@ def test_stored_data_outlives_writer_and_page_cache(probe, prediction, sized_fil
     else:
         from_device = observe.compare(observe.field(outcome, "reread_after_drop"),
                                       observe.field(outcome, "stored"))
-    prediction.observe("read-from-device-after-restart", from_device)
+    prediction.observe("reread-after-cache-drop-sees-store", from_device)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["other_process_reads"] == TOKEN.hex(), seen

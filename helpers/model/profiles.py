@@ -25,6 +25,10 @@ BUDGETS = {"default": (120, 50), "matrix": (20, 50), "deep": (10_000, 20)}
 TIME_BUDGETS: dict[str, float | None] = {"default": None, "matrix": None, "deep": 540.0}
 #: pytest-timeout for the check at each depth: a guard, never the way a run ends.
 TIMEOUTS = {"default": 120, "matrix": 120, "deep": 900}
+#: Items a depth's sequences are split into: each shard searches its share with its own
+#: seed and executor, so that parallel workers share the default run.  The matrix and deep
+#: depths stay whole (the deep one chunks its own search, see helpers.model.search).
+SHARDS = {"default": 4, "matrix": 1, "deep": 1}
 
 #: The executor is slow next to pure-Python tests, and a sequence may need many draws.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
@@ -57,6 +61,18 @@ def for_depth(name: str, **changes: object) -> settings:
     }
     values.update(changes)
     return settings(**values)  # type: ignore[arg-type]
+
+
+def shard_of(chosen: settings, index: int, count: int) -> settings:
+    """Return the settings of shard ``index`` of ``count``: its share of the sequences.
+
+    The shares add up to ``chosen.max_examples``.  A shard never derandomizes
+    by itself (every shard would draw the same sequences); the caller seeds it.
+    """
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index} of {count} does not exist")
+    share = chosen.max_examples // count + (index < chosen.max_examples % count)
+    return settings(chosen, max_examples=share, derandomize=False)
 
 
 def model_default() -> settings:

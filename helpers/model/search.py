@@ -1,6 +1,9 @@
 """Running the state machine at a depth: one hypothesis run, or a series of them.
 
-The default depth is one run.  The deep one is split into runs of
+The default depth is split into shards (:data:`helpers.model.profiles.SHARDS`),
+one hypothesis run each, with its own seed where the loaded profile
+derandomizes, so that the shards draw different sequences; their shares add
+up to the depth's sequence count.  The deep one is split into runs of
 :data:`CHUNK` sequences each: hypothesis keeps every sequence it tried in
 memory for the length of a run, which at ten thousand stateful sequences
 grows to hundreds of megabytes, and a series can stop cleanly between runs
@@ -22,17 +25,26 @@ from helpers.model.session import Session
 CHUNK = 1000
 
 
-def search(session: Session, depth: str) -> hypothesis.settings:
-    """Drive ``session`` through the sequences of ``depth``; return the settings used.
+def search(session: Session, depth: str, shard: int = 0) -> hypothesis.settings:
+    """Drive ``session`` through shard ``shard`` of the sequences of ``depth``.
 
-    Raises :class:`~helpers.model.session.Disagreement` (shrunk) when the
-    platform and the model differ.
+    Returns the settings used (the shard's share of the sequences).  Raises
+    :class:`~helpers.model.session.Disagreement` (shrunk) when the platform
+    and the model differ.
     """
     chosen = profiles.for_depth(depth)
     budget = profiles.TIME_BUDGETS[depth]
-    if depth != "deep":
+    count = profiles.SHARDS[depth]
+    if depth != "deep" and count == 1:
         run_state_machine_as_test(machine.build(session, time_budget=budget), settings=chosen)
         return chosen
+    if depth != "deep":
+        part = profiles.shard_of(chosen, shard, count)
+        state_machine = machine.build(session, time_budget=budget)
+        if chosen.derandomize:  # a fixed stream of its own for each shard
+            state_machine = hypothesis.seed(shard)(state_machine)
+        run_state_machine_as_test(state_machine, settings=part)
+        return part
     deadline = time.monotonic() + budget if budget is not None else None
     fixed_seeds = chosen.derandomize
     runs = -(-chosen.max_examples // CHUNK)

@@ -339,77 +339,100 @@ def sysv_message_receive(queue: int, size: int) -> bytes:
 
 # --- probes ----------------------------------------------------------------------------------
 
-class _Deadline(Exception):
-    pass
+#: Bound on each wait of the pipe-versus-mapping probe (none of them ends it normally).
+_HANDSHAKE_S = 10.0
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise _Deadline
-
-
-def blocking_read_until(fd: int, seconds: float) -> dict[str, Any]:
-    """Call ``read(2)`` on ``fd`` and cut it off with SIGALRM after ``seconds``.
-
-    Returns whether the read was still blocked when the alarm came and how
-    long it took: a real blocking read, bounded.
-    """
-    previous = signal.signal(signal.SIGALRM, _interrupt)
-    start = time.monotonic()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        data = os.read(fd, 64)
-        blocked = False
-    except _Deadline:
-        data, blocked = b"", True
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return {"blocked": blocked, "seconds": round(time.monotonic() - start, 4), "data": data.hex()}
-
-
-def _write_when_told(path: str, go: int, pipe: int, token: bytes) -> str:
-    read_exactly(go, 1, 5.0, "go signal")
+def _write_when_told(path: str, go: int, pipe: int, token: bytes, flag_addr: int) -> str:
+    """Wait for the go signal; then raise the shared flag, store ``token`` and pipe it."""
+    read_exactly(go, 1, 2 * _HANDSHAKE_S, "go signal")
+    ctypes.c_long.from_address(flag_addr).value = 1  # before anything is written
     mapping = map_fd(os.open(path, os.O_RDWR), PAGE, "libc")
     mapping.write(0, token)
     os.write(pipe, token)
     return "written"
 
 
-def pipe_versus_mapping(path: str, layer: str, token: bytes, cutoff: float) -> dict[str, Any]:
-    """Read an empty pipe and a shared mapping of ``path`` before the peer has written.
+def _read_pipe(ready: int, pipe: int, flag_addr: int) -> dict[str, Any]:
+    """Say ready, then read the pipe once; return the data and whether the writer had begun."""
+    os.write(ready, b"r")
+    data = os.read(pipe, 64)  # blocking, as the document's pipe reader
+    written = bool(ctypes.c_long.from_address(flag_addr).value)
+    return {"data": data.hex(), "writer_had_written": written}
 
-    The peer (forked) maps ``path`` itself and, once told, stores ``token``
-    into its mapping and writes it to the pipe.  Returns the bounded blocking
-    read of the pipe, a non-blocking read of it, the mapping read with its
-    duration, and what both carry after the peer wrote.
+
+def _wait_until_asleep(pid: int, timeout: float) -> str:
+    """Wait, bounded, until process ``pid`` sleeps (state S) or has ended; say which.
+
+    Returns the kernel function it sleeps in (``/proc/PID/wchan``, e.g.
+    ``pipe_read``; ``asleep`` where the kernel hides it), ``ended``, or
+    ``still running`` when ``timeout`` passed first.
     """
-    fd = os.open(path, os.O_RDWR)
-    mapping = map_fd(fd, PAGE, layer)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return "ended"
+        if state in ("Z", "X"):
+            return "ended"
+        if state == "S":
+            with contextlib.suppress(OSError):
+                wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
+                if wchan and wchan != "0":
+                    return wchan
+            return "asleep"
+        os.sched_yield()
+    return "still running"
+
+
+def pipe_versus_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
+    """Read an empty pipe and a shared mapping of ``path`` while the writer is held back.
+
+    The writer (forked) waits for a go signal; then it raises a flag in
+    shared memory and only after that stores ``token`` into its own mapping
+    of ``path`` and writes it to the pipe.  The go comes after this process
+    has read its mapping, and after a second reader (forked) that reads the
+    pipe is asleep or done.  Each read notes whether the flag was up when it
+    returned: down means it returned before any writer wrote.  Also returns
+    a non-blocking read of the empty pipe and what both carry afterwards.
+    """
+    flag = libc.mmap(0, PAGE, libc.PROT_READ | libc.PROT_WRITE,
+                     libc.MAP_SHARED | libc.MAP_ANONYMOUS)
+    mapping = map_fd(os.open(path, os.O_RDWR), PAGE, layer)
     data_r, data_w = os.pipe()
     go_r, go_w = os.pipe()
-    peer = start_forked(_write_when_told, path, go_r, data_w, token)
+    ready_r, ready_w = os.pipe()
+    writer = start_forked(_write_when_told, path, go_r, data_w, token, flag)
     os.close(data_w)
     os.close(go_r)
-    blocking = blocking_read_until(data_r, cutoff)
-    os.set_blocking(data_r, False)
     try:
-        os.read(data_r, 64)
-        nonblocking = "returned data"
-    except BlockingIOError as exc:
-        nonblocking = libc.errno_name(exc)
-    os.set_blocking(data_r, True)
-    start = time.perf_counter()
-    early = mapping.read(0, len(token))
-    mapping_seconds = time.perf_counter() - start
-    os.write(go_w, b"g")
-    piped = read_exactly(data_r, len(token), 5.0, "pipe")
-    late = mapping.read(0, len(token))
-    peer.result()
-    return {"pipe_blocking_read": blocking, "pipe_nonblocking_read": nonblocking,
+        early = mapping.read(0, len(token))
+        mapping_flag = bool(ctypes.c_long.from_address(flag).value)
+        os.set_blocking(data_r, False)
+        try:
+            os.read(data_r, 64)
+            nonblocking = "returned data"
+        except BlockingIOError as exc:
+            nonblocking = libc.errno_name(exc)
+        os.set_blocking(data_r, True)
+        reader = start_forked(_read_pipe, ready_w, data_r, flag)
+        read_exactly(ready_r, 1, _HANDSHAKE_S, "pipe reader")
+        reader_state = _wait_until_asleep(reader.pid, _HANDSHAKE_S)
+        os.write(go_w, b"g")
+        piped = reader.result(timeout=_HANDSHAKE_S)
+        late = mapping.read(0, len(token))
+        writer.result(timeout=_HANDSHAKE_S)
+    finally:
+        for fd in (go_w, ready_r, ready_w, data_r):
+            os.close(fd)
+    return {"pipe_nonblocking_read": nonblocking,
+            "pipe_reader_when_writer_released": reader_state,
+            "pipe_read_returned_before_write": not piped["writer_had_written"],
+            "mapping_read_returned_before_write": not mapping_flag,
             "mapping_read_before_peer": early.hex(),
             "mapping_read_before_peer_is_zero": early == bytes(len(early)),
-            "mapping_read_seconds": mapping_seconds,
-            "pipe_after_peer": piped.hex(), "mapping_after_peer": late.hex()}
+            "pipe_after_peer": piped["data"], "mapping_after_peer": late.hex()}
 
 
 def _increment(addr: int, sem_addr: int | None, times: int, start: int, me: int) -> int:

@@ -69,6 +69,24 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
             "writeback": _writeback_timing()}
 
 
+def private_store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
+    """Store ``token`` through a MAP_PRIVATE mapping of ``path`` and look for it in the file.
+
+    Returns what a new descriptor reads right after the store, and after
+    ``msync(MS_SYNC)`` and ``munmap`` of the private mapping.
+    """
+    fd = os.open(path, os.O_RDWR)
+    mapping = map_fd(fd, os.fstat(fd).st_size, layer, shared=False)
+    note(base=mapping.addr)
+    mapping.write(0, token)
+    reader = os.open(path, os.O_RDONLY)
+    after_store = os.pread(reader, len(token), 0)
+    mapping.sync()
+    mapping.close()
+    return {"stored": token.hex(), "new_descriptor_reads": after_store.hex(),
+            "file_after_msync_and_munmap": os.pread(reader, len(token), 0).hex()}
+
+
 def _window(fd: int, offset: int) -> int:
     """Map one page of ``fd`` at ``offset`` read-only and fault it in; return its address.
 

@@ -368,7 +368,8 @@ def link_with_and_without_lrt(absent_name: str) -> dict[str, Any]:
             binary = work / label.replace(" ", "_")
             built = subprocess.run([compiler, "-o", str(binary), str(work / "shm.c"), *extra],
                                    capture_output=True, text=True, timeout=60, check=False)
-            entry: dict[str, Any] = {"link_status": built.returncode,
+            entry: dict[str, Any] = {"builds": built.returncode == 0,
+                                     "link_status": built.returncode,
                                      "message": built.stderr.strip()[-300:]}
             if built.returncode == 0:
                 ran = subprocess.run([str(binary), absent_name], capture_output=True,
