@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from helpers import names
-from helpers.ipc import bench, bench_transports, chaos, procs, stress, workload
+from helpers.ipc import bench, bench_ops, bench_transports, chaos, procs, stress, workload
 from helpers.ipc.channel import Channel
 from helpers.ipc.errors import ChannelError
 
@@ -123,3 +123,9 @@ def test_full_filesystem_is_an_error_at_creation_not_sigbus_later() -> None:
     assert result["errno"] == errno.ENOSPC, result
     assert "ENOSPC" in str(result["error"])
     assert result["left"] == [], "the half-made channel must be removed"
+
+
+def test_fast_path_cost_is_measured_in_one_process() -> None:
+    cost = bench_ops.fast_path_ns(64, bursts=5)
+    assert set(cost) == {"send_ns", "recv_ns"}
+    assert all(0 < value < 1e9 for value in cost.values()), cost
