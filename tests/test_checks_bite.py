@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import catalogue
-from helpers.mutants import SOURCES, build, load, run, score
+from helpers.mutants import SOURCES, Family, Mutant, build, load, run, score
 from reports import extras
 
 OFFSET = "memmap-ipc.offset-multiple-of-4k"
@@ -93,24 +93,30 @@ def _run(verdicts: dict[str, str], label: str = "m", problem: str = "") -> run.R
     return run.Run(label, 1, Path("raw.jsonl"), verdicts, problem=problem, commit="c0ffee")
 
 
-def test_the_score_counts_flips_of_real_mutants_only():
-    family = load()
-    real, control = family.mutants[0], next(m for m in family.mutants if m.control)
-    claims = {"a.x": None, "a.y": None, "a.z": None, "a.w": "a statement about history"}
+def test_the_score_counts_flips_of_targets_of_real_mutants_only():
+    real = Mutant("real", "breaks x", "x(2)", ("a.x", "a.z"))
+    control = Mutant("control", "breaks nothing predicted", "x(2)", (), control=True)
+    family = Family((real, control), {"a.v": "a statement about history"})
+    claims = {"a.x": None, "a.y": None, "a.z": None, "a.w": "needs a crash", "a.v": None}
     baseline = _run({"a.x": "qualified", "a.y": "refuted", "a.z": "confirmed",
-                     "a.w": "untestable"}, "unmutated")
-    runs = {real.id: _run({"a.x": "refuted", "a.y": "refuted", "a.z": "error",
-                           "a.w": "untestable"}),
-            control.id: _run({"a.x": "qualified", "a.y": "confirmed", "a.z": "confirmed",
-                              "a.w": "untestable"})}
+                     "a.w": "untestable", "a.v": "confirmed"}, "unmutated")
+    runs = {"real": _run({"a.x": "refuted", "a.y": "confirmed", "a.z": "error",
+                          "a.w": "untestable", "a.v": "confirmed"}),
+            "control": _run({"a.x": "qualified", "a.y": "confirmed", "a.z": "confirmed",
+                             "a.w": "untestable", "a.v": "refuted"})}
     document = score.score(family, claims, baseline, runs)
-    assert [p["claim"] for p in document["proven_claims"]] == ["a.x"]
+    assert document["proven_claims"] == [{"claim": "a.x", "by": ["real"]}]
     assert (document["proven"], document["claim_entries"], document["score_percent"]) == \
-        (1, 4, 25.0)
-    assert document["errors"] == 1 and document["controls_flipped"] == 1
+        (1, 5, 20.0)
+    assert document["errors"] == 1 and document["controls_flipped"] == 2
+    row = document["mutants"][0]
+    assert row["side_effects"] == ["a.y: refuted -> confirmed"]  # not a target: no proof
+    assert row["errors"] == ["a.z: confirmed -> error"]
     reasons = {u["claim"]: u["reason"] for u in document["unproven"]}
-    assert reasons["a.w"].startswith("untestable: a statement about history")
-    assert set(reasons) == {"a.y", "a.z", "a.w"}
+    assert reasons["a.w"] == "untestable: needs a crash"
+    assert reasons["a.v"] == "a statement about history"
+    assert reasons["a.z"].startswith("a mutant of its behaviour did not flip it (real left it")
+    assert reasons["a.y"] == "no mutant changes the behaviour it predicts"
 
 
 def test_without_a_compiler_the_mutants_say_why(monkeypatch, tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import catalogue
-from helpers.mutants import build, load, run, score
+from helpers.mutants import Family, build, load, run, score
 
 OUT = run.ROOT / "reports" / "out"
 
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="where the score goes (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2,
                         help="pytest-xdist workers per run (default: %(default)s)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="run nothing: judge again the raw results of the last runs "
+                        "(after a change of the verdict engine or of the mutants' targets)")
     parser.add_argument("selection", nargs="*", default=["conformance"],
                         help="pytest node ids to run (default: conformance)")
     return parser
@@ -86,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     family = load()
     chosen = [family.get(i) for i in args.only] or list(family.mutants)
     raw_dir = args.out.parent / "mutants"
+    if args.rescore:
+        baseline = run.judge("unmutated", raw_dir / "unmutated.jsonl")
+        runs = {m.id: run.judge(m.id, raw_dir / f"{m.id}.jsonl") for m in chosen}
+        return _finish(family, baseline, runs, args.out)
     with tempfile.TemporaryDirectory(prefix="mmapcheck-mutants-") as scratch:
         try:
             libraries = build.build(chosen, Path(scratch))
@@ -96,11 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         baseline = run.checks("unmutated", raw_dir / "unmutated.jsonl",
                               selection=args.selection, workers=args.workers)
-        if baseline.problem:
-            print(f"ERROR: the unmutated run broke: {baseline.problem}", file=sys.stderr)
-            return 1
-        runs = {}
-        for mutant in chosen:
+        runs: dict[str, run.Run] = {}
+        for mutant in chosen if not baseline.problem else ():
             library = libraries[mutant.id]
             announced = run.loaded(library)
             if announced != mutant.id:
@@ -109,14 +113,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs[mutant.id] = run.checks(mutant.id, raw_dir / f"{mutant.id}.jsonl",
                                          preload=library, selection=args.selection,
                                          workers=args.workers)
+    return _finish(family, baseline, runs, args.out)
+
+
+def _finish(family: Family, baseline: run.Run, runs: dict[str, run.Run], out: Path) -> int:
+    """Score the runs, write and print the score; return the exit status."""
+    if baseline.problem:
+        print(f"ERROR: the unmutated run broke: {baseline.problem}", file=sys.stderr)
+        return 1
     claims = {e.id: e.untestable or None for e in catalogue.default().entries.values()
               if e.kind == "claim"}
     document = score.score(family, claims, baseline, runs)
-    _write(args.out, document)
+    _write(out, document)
     problems = _print(document)
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
-    print(args.out)
+    print(out)
     return 1 if problems else 0
 
 

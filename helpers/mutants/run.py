@@ -34,7 +34,7 @@ class Run:
     """One run of the checks: its exit status, the verdict of every entry, and what broke."""
 
     label: str
-    status: int
+    status: int | None
     raw: Path
     verdicts: dict[str, str] = field(default_factory=dict)
     failed: frozenset[str] = frozenset()
@@ -77,6 +77,15 @@ def checks(label: str, raw: Path, *, preload: Path | None = None,
                                     stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
             return Run(label, -1, raw, problem=f"did not end within {RUN_TIMEOUT_S} s")
+    return judge(label, raw, status)
+
+
+def judge(label: str, raw: Path, status: int | None = None) -> Run:
+    """Return the run whose raw results are at ``raw``, judged by the report builder now.
+
+    ``status`` is pytest's exit status, None when it is not known (a run
+    judged again later).
+    """
     try:
         results = raw_.read(raw)
     except ReportError as exc:
@@ -85,5 +94,5 @@ def checks(label: str, raw: Path, *, preload: Path | None = None,
     verdicts = {e["id"]: e["results"][0]["verdict"] if e["results"] else "missing"
                 for e in report["entries"]}
     failed = frozenset(c["nodeid"] for c in report["checks"] if c["outcome"] == "failed")
-    problem = "" if status in (0, 1) else f"pytest ended with status {status}"
+    problem = "" if status in (None, 0, 1) else f"pytest ended with status {status}"
     return Run(label, status, raw, verdicts, failed, problem, results.run.get("commit"))

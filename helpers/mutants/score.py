@@ -3,7 +3,10 @@
 A flip is a verdict that crossed between "the document holds here"
 (confirmed, qualified; conforms for spec entries) and "it does not"
 (refuted; deviates, known-deviation), either way.  A claim is proven when
-some mutant flips it: its verdict follows the platform.  A verdict of
+a mutant that changes the behaviour it predicts (the claim is one of the
+mutant's targets) flips it: its verdict follows the platform.  Flips of
+other entries are listed as side effects but prove nothing: a race or a
+timing claim may move between any two runs, mutated or not.  A verdict of
 ``error`` under a mutant means a check broke instead of observing, which
 a mutated platform must never cause: it is listed on its own, never as a
 flip.  Everything else that moved (to ``unsupported``, ``inconclusive``,
@@ -105,7 +108,7 @@ def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
         if mutant.id not in runs or mutant.control or runs[mutant.id].problem:
             continue
         for change in changes(baseline.verdicts, runs[mutant.id].verdicts)["flipped"]:
-            if change.entry in claims:
+            if change.entry in claims and change.entry in mutant.targets:
                 proven.setdefault(change.entry, []).append(mutant.id)
     unproven = [{"claim": c, "baseline": baseline.verdicts.get(c, "missing"),
                  "reason": _unproven_reason(c, claims[c], family, baseline, runs)}
