@@ -138,6 +138,18 @@ def result(outcome: Outcome) -> Observation:
     return _make(_result_value(outcome), "result", _outcome_evidence(outcome))
 
 
+def succeeded(outcome: Outcome) -> Observation:
+    """Return True when the probe returned, False when its call failed with an error.
+
+    For a document that says only "fails" or "succeeds".  A probe killed by
+    a signal, timed out or broken is neither: it is observed as
+    ``result(outcome)`` (``"SIGSEGV"``), so a crash never passes for a failure.
+    """
+    if outcome.kind in (OutcomeKind.RETURNED, OutcomeKind.RAISED):
+        return _make(outcome.ok, "succeeded", _outcome_evidence(outcome))
+    return result(outcome)
+
+
 def signal(outcome: Outcome) -> Observation:
     """Return ``"SIGNAL/SI_CODE"`` for a probe killed by a signal, else ``result(outcome)``.
 
