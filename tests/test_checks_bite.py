@@ -119,6 +119,15 @@ def test_the_score_counts_flips_of_targets_of_real_mutants_only():
     assert reasons["a.y"] == "no mutant changes the behaviour it predicts"
 
 
+def test_runs_of_another_commit_prove_nothing():
+    family = Family((Mutant("real", "breaks x", "x(2)", ("a.x",)),), {})
+    baseline = _run({"a.x": "confirmed"}, "unmutated")
+    stale = run.Run("real", 1, Path("raw.jsonl"), {"a.x": "refuted"}, commit="deadbeef")
+    document = score.score(family, {"a.x": None}, baseline, {"real": stale})
+    assert document["proven"] == 0
+    assert "commit deadbeef" in document["mutants"][0]["problem"]
+
+
 def test_without_a_compiler_the_mutants_say_why(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", "no-such-compiler-anywhere")
     with pytest.raises(build.CannotBuild, match="no C compiler found"):

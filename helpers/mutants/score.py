@@ -75,8 +75,16 @@ def _unproven_reason(claim: str, untestable: str | None, family: Family, baselin
     return "no mutant changes the behaviour it predicts"
 
 
+def _problem(run: Run, baseline: Run) -> str:
+    """Return why ``run`` cannot be compared with ``baseline`` ("" when it can)."""
+    if run.problem or run.commit == baseline.commit:
+        return run.problem
+    return f"its checks ran at commit {run.commit}, the unmutated ones at {baseline.commit}"
+
+
 def _mutant_row(mutant: Mutant, run: Run, baseline: Run) -> dict[str, Any]:
-    found = changes(baseline.verdicts, run.verdicts) if not run.problem else \
+    problem = _problem(run, baseline)
+    found = changes(baseline.verdicts, run.verdicts) if not problem else \
         {"flipped": [], "error": [], "moved": []}
     flips = {c.entry for c in found["flipped"]}
     return {
@@ -84,7 +92,7 @@ def _mutant_row(mutant: Mutant, run: Run, baseline: Run) -> dict[str, Any]:
         "behaviour": mutant.behaviour,
         "control": mutant.control,
         "pytest_status": run.status,
-        "problem": run.problem,
+        "problem": problem,
         "flipped": [str(c) for c in found["flipped"] if c.entry in mutant.targets],
         "side_effects": [str(c) for c in found["flipped"] if c.entry not in mutant.targets],
         "missed": [f"{t}: stayed {run.verdicts.get(t, 'missing')}" for t in mutant.targets
@@ -105,7 +113,7 @@ def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
     rows = [_mutant_row(m, runs[m.id], baseline) for m in family.mutants if m.id in runs]
     proven: dict[str, list[str]] = {}
     for mutant in family.mutants:
-        if mutant.id not in runs or mutant.control or runs[mutant.id].problem:
+        if mutant.id not in runs or mutant.control or _problem(runs[mutant.id], baseline):
             continue
         for change in changes(baseline.verdicts, runs[mutant.id].verdicts)["flipped"]:
             if change.entry in claims and change.entry in mutant.targets:
