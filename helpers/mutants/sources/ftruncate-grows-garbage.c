@@ -1,5 +1,5 @@
-/* ftruncate(2): if the file is extended, the extended part reads as null
- * bytes.
+/* truncate(2), ftruncate(2): if the file is extended, the extended part
+ * reads as null bytes.
  * Mutant: the extended part of a regular file or shm object reads 0xA5. */
 #include <string.h>
 
@@ -30,4 +30,20 @@ int ftruncate(int fd, off_t length) {
 
 int ftruncate64(int fd, off_t length) {
     return ftruncate(fd, length);
+}
+
+int truncate(const char *path, off_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    REAL(ftruncate);
+    int status = grow(fd, length, real_ftruncate);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return status;
+}
+
+int truncate64(const char *path, off_t length) {
+    return truncate(path, length);
 }
