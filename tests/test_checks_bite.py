@@ -89,25 +89,30 @@ def test_every_mutant_names_claims_of_the_catalogue_and_has_a_source():
     assert sources == {m.id for m in family.mutants}
 
 
-def _run(verdicts: dict[str, str], label: str = "m", problem: str = "") -> run.Run:
-    return run.Run(label, 1, Path("raw.jsonl"), verdicts, problem=problem, commit="c0ffee")
+def _run(verdicts: dict[str, str], label: str = "m", failed: frozenset[str] = frozenset()
+         ) -> run.Run:
+    checks = {entry: frozenset({f"t::{entry}"}) for entry in verdicts}
+    return run.Run(label, 1, Path("raw.jsonl"), verdicts, failed, commit="c0ffee",
+                   checks=checks)
 
 
 def test_the_score_counts_flips_of_targets_of_real_mutants_only():
-    real = Mutant("real", "breaks x", "x(2)", ("a.x", "a.z"))
+    real = Mutant("real", "breaks x", "x(2)", ("a.x", "a.z", "a.u"))
     control = Mutant("control", "breaks nothing predicted", "x(2)", (), control=True)
     family = Family((real, control), {"a.v": "a statement about history"})
-    claims = {"a.x": None, "a.y": None, "a.z": None, "a.w": "needs a crash", "a.v": None}
+    claims = {"a.x": None, "a.y": None, "a.z": None, "a.w": "needs a crash", "a.v": None,
+              "a.u": None}
     baseline = _run({"a.x": "qualified", "a.y": "refuted", "a.z": "confirmed",
-                     "a.w": "untestable", "a.v": "confirmed"}, "unmutated")
+                     "a.w": "untestable", "a.v": "confirmed", "a.u": "confirmed"}, "unmutated")
     runs = {"real": _run({"a.x": "refuted", "a.y": "confirmed", "a.z": "error",
-                          "a.w": "untestable", "a.v": "confirmed"}),
+                          "a.w": "untestable", "a.v": "confirmed", "a.u": "confirmed"},
+                         failed=frozenset({"t::a.x", "t::a.u"})),
             "control": _run({"a.x": "qualified", "a.y": "confirmed", "a.z": "confirmed",
-                             "a.w": "untestable", "a.v": "refuted"})}
+                             "a.w": "untestable", "a.v": "refuted", "a.u": "confirmed"})}
     document = score.score(family, claims, baseline, runs)
     assert document["proven_claims"] == [{"claim": "a.x", "by": ["real"]}]
     assert (document["proven"], document["claim_entries"], document["score_percent"]) == \
-        (1, 5, 20.0)
+        (1, 6, 16.7)
     assert document["errors"] == 1 and document["controls_flipped"] == 2
     row = document["mutants"][0]
     assert row["side_effects"] == ["a.y: refuted -> confirmed"]  # not a target: no proof
@@ -115,8 +120,10 @@ def test_the_score_counts_flips_of_targets_of_real_mutants_only():
     reasons = {u["claim"]: u["reason"] for u in document["unproven"]}
     assert reasons["a.w"] == "untestable: needs a crash"
     assert reasons["a.v"] == "a statement about history"
-    assert reasons["a.z"].startswith("a mutant of its behaviour did not flip it (real left it")
+    assert reasons["a.z"] == ("a mutant of its behaviour did not flip it: under real its "
+                              "check broke instead of observing (error)")
     assert reasons["a.y"] == "no mutant changes the behaviour it predicts"
+    assert "its checks failed but the verdict stayed confirmed" in reasons["a.u"]
 
 
 def test_runs_of_another_commit_prove_nothing():

@@ -39,6 +39,8 @@ class Run:
     verdicts: dict[str, str] = field(default_factory=dict)
     failed: frozenset[str] = frozenset()
     problem: str = ""
+    #: entry id -> the node ids of the checks that judged it
+    checks: dict[str, frozenset[str]] = field(default_factory=dict)
     commit: str | None = None
 
 
@@ -94,5 +96,7 @@ def judge(label: str, raw: Path, status: int | None = None) -> Run:
     verdicts = {e["id"]: e["results"][0]["verdict"] if e["results"] else "missing"
                 for e in report["entries"]}
     failed = frozenset(c["nodeid"] for c in report["checks"] if c["outcome"] == "failed")
+    checks = {e["id"]: frozenset(n for r in e["results"] for n in r["checks"])
+              for e in report["entries"]}
     problem = "" if status in (None, 0, 1) else f"pytest ended with status {status}"
-    return Run(label, status, raw, verdicts, failed, problem, results.run.get("commit"))
+    return Run(label, status, raw, verdicts, failed, problem, results.run.get("commit"), checks)

@@ -68,11 +68,22 @@ def _unproven_reason(claim: str, untestable: str | None, family: Family, baselin
     before = baseline.verdicts.get(claim, "missing")
     if before not in HOLDS | FAILS:
         return f"its verdict here is {before}: there is nothing to flip on this platform"
-    tried = [f"{m.id} left it {runs[m.id].verdicts.get(claim, 'missing')}"
-             for m in family.mutants if claim in m.targets and m.id in runs]
+    tried = [_why_not(claim, m.id, runs[m.id]) for m in family.mutants
+             if claim in m.targets and m.id in runs]
     if tried:
-        return "a mutant of its behaviour did not flip it (" + "; ".join(tried) + ")"
+        return "a mutant of its behaviour did not flip it: " + "; ".join(tried)
     return "no mutant changes the behaviour it predicts"
+
+
+def _why_not(claim: str, mutant: str, run: Run) -> str:
+    """Return why ``claim`` kept its verdict (or broke) under ``mutant``, from its checks."""
+    after = run.verdicts.get(claim, "missing")
+    if after == "error":
+        return f"under {mutant} its check broke instead of observing (error)"
+    if run.checks.get(claim, frozenset()) & run.failed:
+        return (f"under {mutant} its checks failed but the verdict stayed {after}: a check "
+                "asserts the contract before it records what it observed")
+    return f"under {mutant} every check of it passed and the verdict stayed {after}"
 
 
 def _problem(run: Run, baseline: Run) -> str:
