@@ -99,4 +99,5 @@ def judge(label: str, raw: Path, status: int | None = None) -> Run:
     checks = {e["id"]: frozenset(n for r in e["results"] for n in r["checks"])
               for e in report["entries"]}
     problem = "" if status in (None, 0, 1) else f"pytest ended with status {status}"
-    return Run(label, status, raw, verdicts, failed, problem, results.run.get("commit"), checks)
+    return Run(label, status, raw, verdicts, failed, problem, commit=results.run.get("commit"),
+               checks=checks)
