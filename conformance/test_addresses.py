@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes import addresses
 from helpers.probes.arguments import mmap_min_addr
@@ -35,62 +36,60 @@ ODD_LENGTHS = [1, PAGE_SIZE + 1, 12345, 3 * PAGE_SIZE]
 def test_null_addr_gives_kernel_chosen_page_aligned_addresses(probe, prediction, sized_file,
                                                               kind):
     outcome = probe(addresses.map_null, kind, ODD_LENGTHS, sized_file(4 * PAGE_SIZE))
+    aligned = observe.field(outcome, "all_page_aligned")
+    for claim in NULL_CLAIMS:
+        prediction.observe("page-aligned", aligned, claim=claim, instance=kind)
+    prediction.observe("kernel-chosen", observe.field(outcome, "distinct_and_above_floor"),
+                       claim=NULL_CLAIMS[0], instance=kind)
     assert outcome.ok, outcome
     found, floor = outcome.value["addresses"], outcome.value["mmap_min_addr"]
-    aligned = all(a % PAGE_SIZE == 0 for a in found)
-    assert aligned and len(set(found)) == len(found) and min(found) >= floor, outcome
-    evidence = {"addresses": [hex(a) for a in found], "mmap_min_addr": floor}
-    prediction.record("page-aligned", "page-aligned" if aligned else "unaligned",
-                      case=f"{kind}, lengths {ODD_LENGTHS}", claim=NULL_CLAIMS[1], **evidence)
-    chosen = "kernel-chosen page-aligned address" if aligned else "unaligned address"
-    prediction.record("kernel-chosen page-aligned address", chosen, case=f"{kind}, addr NULL",
-                      claim=NULL_CLAIMS[0], **evidence)
+    assert all(a % PAGE_SIZE == 0 for a in found), outcome
+    assert len(set(found)) == len(found) and min(found) >= floor, outcome
 
 
 @pytest.mark.claim("unp-shm.addr-hint-nearby-page")
-@pytest.mark.parametrize(("where", "central"), [("free", True), ("page 1", False)],
+@pytest.mark.parametrize(("where", "case"), [("free", "free-range"), ("page 1", "page-one")],
                          ids=["free-range", "page-1"])
-def test_hint_gives_nearby_page_boundary(probe, prediction, where, central):
+def test_hint_gives_nearby_page_boundary(probe, prediction, where, case):
     outcome = probe(addresses.map_with_hint, where)
+    prediction.observe(case, observe.field(outcome, "at_nearby_boundary"))
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["address"] % PAGE_SIZE == 0 and seen["address"] >= seen["mmap_min_addr"], seen
     nearby = seen["address"] in (seen["floor"], seen["ceil"])
     if where == "free":  # a free range is used, at the hint's page boundary
         assert nearby, seen
-    observed = "nearby page boundary" if nearby else f"moved to {seen['address']:#x}"
-    prediction.record("nearby page boundary", observed, case=f"hint {seen['hint']:#x} ({where})",
-                      central=central, **{k: hex(v) for k, v in seen.items()})
 
 
 @pytest.mark.claim("unp-shm.addr-hint-occupied-relocates")
 def test_occupied_hint_places_mapping_elsewhere(probe, prediction):
     outcome = probe(addresses.map_over_occupied, b"occupied")
+    prediction.observe("hint-at-an-existing-page", observe.field(outcome, "elsewhere_and_intact"))
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["second"] != seen["first"] and seen["pattern_intact"], seen
-    observed = ("elsewhere, existing intact" if seen["pattern_intact"] and
-                seen["second"] != seen["first"] else "replaced")
-    prediction.record("elsewhere, existing intact", observed, case="hint = an existing page",
-                      first=hex(seen["first"]), second=hex(seen["second"]))
 
 
 @pytest.mark.claim(*FIXED_CLAIMS)
 @pytest.mark.parametrize("shift", [0, PAGE_SIZE, 1, PAGE_SIZE // 2, PAGE_SIZE + 1])
 def test_map_fixed_lands_exactly_or_fails_einval(probe, prediction, shift):
     outcome = probe(addresses.map_fixed_in_free_range, shift)
-    aligned = shift % PAGE_SIZE == 0
-    if aligned:
+    instance = f"free range + {shift:#x}"
+    exact, succeeded = observe.field(outcome, "exactly_at_addr"), observe.succeeded(outcome)
+    if shift % PAGE_SIZE == 0:
+        prediction.observe("aligned-addr", exact, claim=FIXED_CLAIMS[0], instance=instance)
+    else:
+        prediction.observe("unaligned-addr", succeeded, claim=FIXED_CLAIMS[1], instance=instance)
+    # The third document states the rule with 4096 where the page size belongs.
+    if shift % 4096 == 0:
+        prediction.observe("multiple-of-4096", exact, claim=FIXED_CLAIMS[2], instance=instance)
+    else:
+        prediction.observe("not-a-multiple-of-4096", succeeded, claim=FIXED_CLAIMS[2],
+                           instance=instance)
+    if shift % PAGE_SIZE == 0:
         assert outcome.ok and outcome.value["address_offset"] == shift, outcome
     else:
         assert outcome.errno == "EINVAL", outcome
-    exact = outcome.ok and outcome.value["address_offset"] == shift
-    observed = "exactly addr" if exact else "elsewhere" if outcome.ok else "fails"
-    case = f"MAP_FIXED at a free range + {shift:#x}"
-    prediction.record("exactly addr" if aligned else "fails", observed, case=case,
-                      claim=FIXED_CLAIMS[0] if aligned else FIXED_CLAIMS[1], errno=outcome.errno)
-    prediction.record("exactly addr" if shift % 4096 == 0 else "fails", observed, case=case,
-                      claim=FIXED_CLAIMS[2], page_size=PAGE_SIZE, errno=outcome.errno)
 
 
 @pytest.mark.claim(FIXED_CLAIMS[0])
@@ -103,10 +102,9 @@ def test_map_fixed_at_unusable_address_fails(probe, prediction, addr, unprivileg
     if addr < PAGE_SIZE and mmap_min_addr() == 0:
         pytest.skip("vm.mmap_min_addr is 0: page 0 is usable by anyone here")
     outcome = probe(addresses.map_fixed_at, addr, unprivileged=unprivileged)
+    prediction.observe("unusable-addr", observe.field(outcome, "failed"),
+                       instance=f"{addr:#x}" + (" as nobody" if unprivileged else ""))
     assert outcome.ok and outcome.value["errno"] in errnos, outcome
-    prediction.record("fails", "fails" if outcome.value["errno"] else "exactly addr",
-                      case=f"MAP_FIXED at {addr:#x}" + (" as nobody" if unprivileged else ""),
-                      **outcome.value)
 
 
 @pytest.mark.claim("mmap-notes.map-fixed-page-multiple")
@@ -124,24 +122,20 @@ def test_map_fixed_maps_iff_page_multiple(probe, shift):
 @pytest.mark.claim("unp-shm.map-fixed-replaces-overlap")
 def test_map_fixed_replaces_only_the_overlapped_pages(probe, prediction, sized_file):
     outcome = probe(addresses.fixed_over_mapping, sized_file(4 * PAGE_SIZE, fill=b"P"))
+    prediction.observe("fixed-over-pages-1-2",
+                       observe.field(outcome, "overlap_replaced_rest_intact"))
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["errno"] is None and seen["landed_offset"] == PAGE_SIZE, seen
     assert seen["first_bytes"] == [ord("P"), 0, 0, ord("P")], seen
     assert seen["file_backed"] == [True, False, False, True] and all(seen["mapped"]), seen
-    replaced = seen["first_bytes"][1:3] == [0, 0] and seen["first_bytes"][::3] == [80, 80]
-    prediction.record("overlap replaced, rest intact",
-                      "overlap replaced, rest intact" if replaced else "other", case=
-                      "MAP_FIXED anonymous pages 1-2 over a 4-page file mapping", **seen)
 
 
 @pytest.mark.claim("unp-shm.map-fixed-replaces-overlap")
-def test_map_fixed_noreplace_refuses_occupied_range_eexist(probe, prediction, sized_file):
+def test_map_fixed_noreplace_refuses_occupied_range_eexist(probe, sized_file):
     outcome = probe(addresses.fixed_over_mapping, sized_file(4 * PAGE_SIZE, fill=b"P"),
                     flag="MAP_FIXED_NOREPLACE")
     assert outcome.ok, outcome
     assert outcome.value["errno"] == "EEXIST", outcome
+    # The document does not speak of MAP_FIXED_NOREPLACE: the probe's outcome is the evidence.
     assert outcome.value["first_bytes"] == [ord("P")] * 4, outcome
-    # The document does not speak of MAP_FIXED_NOREPLACE: evidence only.
-    prediction.record(None, outcome.value["errno"], case="MAP_FIXED_NOREPLACE over pages 1-2",
-                      **outcome.value)

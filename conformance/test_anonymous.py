@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.anonymous import (
     across_fork,
@@ -41,42 +42,53 @@ def _flag(shared: bool) -> str:
     return "MAP_SHARED" if shared else "MAP_PRIVATE"
 
 
+def _kind(shared: bool) -> str:
+    """Return ``shared`` or ``private``: the first word of the catalogue's case ids."""
+    return "shared" if shared else "private"
+
+
+def _all_zero(outcome, key: str) -> observe.Observation:
+    """Observe the probe's index of the first nonzero byte, None read as ``all zero``."""
+    return observe.classify(observe.field(outcome, key), {None: "all zero"})
+
+
 @pytest.mark.claim("memmap-ipc.anonymous-for-ipc", "mmap-notes.anon-related-only")
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("shared", FLAGS, ids=_flag)
 def test_only_shared_anonymous_memory_carries_data_to_parent(probe, prediction, layer, shared):
     outcome = probe(across_fork, layer, shared, TOKEN)
+    # Child stores, parent reads after waitpid.  The memmap-ipc document names no
+    # flag: MAP_SHARED is the condition it leaves out.
+    delivered = observe.same(outcome, "parent_reads", "token")
+    case = f"{_kind(shared)}-anonymous-child-to-parent"
+    prediction.observe(case, delivered, claim="memmap-ipc.anonymous-for-ipc", layer=layer)
+    if shared:
+        prediction.observe(case, delivered, claim="mmap-notes.anon-related-only", layer=layer)
     assert outcome.ok and outcome.value["child_status"] == "exit 0", outcome
     seen = outcome.value
     assert seen["same_address"], seen
     assert seen["parent_reads"] == (TOKEN if shared else bytes(len(TOKEN))).hex(), seen
-    delivered = "delivers" if seen["parent_reads"] == TOKEN.hex() else "does not deliver"
-    case = f"{_flag(shared)}|MAP_ANONYMOUS, child stores, parent reads after waitpid"
-    # The document names no flag: MAP_SHARED is the condition it leaves out.
-    prediction.record("delivers", delivered, case=case, claim="memmap-ipc.anonymous-for-ipc",
-                      central=shared, layer=layer)
-    if shared:
-        prediction.record("delivers", delivered, case=case, claim="mmap-notes.anon-related-only",
-                          layer=layer)
 
 
 @pytest.mark.claim("mmap-notes.anon-related-only")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_unrelated_process_reaches_anonymous_memory_only_by_privilege(probe, prediction, layer):
     outcome = probe(reached_from_outside, layer, TOKEN, timeout=SLOW)
+    # "ok": the unrelated process read the token through /proc/<pid>/map_files.
+    unrelated = observe.classify(observe.field(outcome, "unrelated_process"),
+                                 {f"reads {TOKEN.hex()}": "ok"})
+    if observe.field(outcome, "euid").value == 0:
+        prediction.observe("unprivileged-process-reaches",
+                           observe.field(outcome, "unprivileged_process"), layer=layer)
+        prediction.observe("privileged-process-reaches", unrelated, layer=layer)
+    else:  # the run itself is the unprivileged process
+        prediction.observe("unprivileged-process-reaches", unrelated, layer=layer)
     assert outcome.ok, outcome
     seen = outcome.value
     # proc(5): map_files entries need CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE).
     assert seen["unrelated_process"] in (f"reads {TOKEN.hex()}", "EPERM", "EACCES"), seen
     if seen["euid"] == 0:
         assert seen["unprivileged_process"] in ("EPERM", "EACCES"), seen
-        prediction.record("cannot reach", "cannot reach" if seen["unprivileged_process"] != "ok"
-                          else "reaches", case="unprivileged process opens map_files entry",
-                          layer=layer, errno=seen["unprivileged_process"])
-    reached = seen["unrelated_process"].startswith("reads")
-    prediction.record("cannot reach", "reaches" if reached else "cannot reach",
-                      case=f"unrelated process (euid {seen['euid']}) maps map_files entry",
-                      layer=layer, central=seen["euid"] != 0, answer=seen["unrelated_process"])
 
 
 @pytest.mark.claim("webserver-mmap.anonymous-no-file", "mmap-notes.map-anonymous-zero",
@@ -85,58 +97,53 @@ def test_unrelated_process_reaches_anonymous_memory_only_by_privilege(probe, pre
 @pytest.mark.parametrize("shared", FLAGS, ids=_flag)
 def test_fresh_anonymous_mapping_is_zero_and_has_no_file(probe, prediction, layer, shared):
     outcome = probe(fresh_anonymous, layer, shared, ZERO_CHECK_SIZE, dirty_first=True)
+    instance = f"{_flag(shared)}|MAP_ANONYMOUS, {ZERO_CHECK_SIZE} bytes after freeing dirty memory"
+    zero, path = _all_zero(outcome, "first_nonzero"), observe.field(outcome, "path")
+    for claim, case, observation in (
+            ("webserver-mmap.anonymous-no-file", f"{_kind(shared)}-anonymous-path", path),
+            ("mmap-notes.map-anonymous-zero", f"{_kind(shared)}-anonymous-path", path),
+            ("mmap-notes.map-anonymous-zero", "anonymous-reads-zero", zero),
+            ("webserver-mmap.anonymous-zero-filled", "anonymous-reads-zero", zero)):
+        prediction.observe(case, observation, claim=claim, layer=layer, instance=instance)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["first_nonzero"] is None, seen
     # No pathname; Linux names the shmem object behind shared anonymous memory "/dev/zero".
     assert seen["path"] in (("", "/dev/zero (deleted)") if shared else ("",)), seen
-    zero = "all zero" if seen["first_nonzero"] is None else f"nonzero at {seen['first_nonzero']}"
-    no_file = "no file" if seen["path"] in ("", "/dev/zero (deleted)") else seen["path"]
-    case = f"{_flag(shared)}|MAP_ANONYMOUS, {ZERO_CHECK_SIZE} bytes after freeing dirty memory"
-    for claim, predicted, observed in (
-            ("webserver-mmap.anonymous-no-file", "no file", no_file),
-            ("mmap-notes.map-anonymous-zero", "all zero, no file", f"{zero}, {no_file}"),
-            ("webserver-mmap.anonymous-zero-filled", "all zero", zero)):
-        prediction.record(predicted, observed, case=case, claim=claim, layer=layer,
-                          maps_path=seen["path"])
 
 
 @pytest.mark.claim("webserver-mmap.anonymous-no-file")
 @pytest.mark.parametrize(("offset", "expected"), [(0, "maps"), (1, "EINVAL"), (PAGE_SIZE, "maps")])
 def test_anonymous_mapping_ignores_a_passed_fd(probe, prediction, sized_file, offset, expected):
     outcome = probe(anonymous_ignores_fd, sized_file(PAGE_SIZE, fill=b"F"), offset)
+    prediction.observe("passed-fd-unaligned-offset" if offset % PAGE_SIZE else "passed-fd-path",
+                       observe.field(outcome, "path"), instance=f"offset {offset}")
     assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
     if outcome.ok:  # the file is neither shown nor read: the fd was ignored
         assert outcome.value == {"path": "", "first_byte": 0}, outcome
-    prediction.record(None, "maps, no file" if outcome.ok else outcome.errno,
-                      case=f"valid fd instead of -1, offset {offset}")
 
 
 @pytest.mark.claim("webserver-mmap.anonymous-like-malloc")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_anonymous_memory_is_usable_outside_the_heap(probe, prediction, layer):
     outcome = probe(anonymous_versus_heap, layer, 1 << 20)
+    prediction.observe("mapping-usable", observe.field(outcome, "usable"), layer=layer)
+    prediction.observe("mapping-in-heap", observe.field(outcome, "mapping_in_heap"), layer=layer)
+    # glibc's malloc serves a request this large with an anonymous mmap itself.
+    prediction.observe("malloc-in-heap", observe.field(outcome, "malloc_in_heap"), layer=layer)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["usable"] and not seen["mapping_in_heap"], seen
-    prediction.record("usable, outside [heap]", "usable, " + (
-        "inside [heap]" if seen["mapping_in_heap"] else "outside [heap]"),
-        case="1 MiB MAP_PRIVATE|MAP_ANONYMOUS", layer=layer, heap=seen["heap"],
-        mapping=seen["mapping_region"])
-    # glibc's malloc serves a request this large with an anonymous mmap itself.
-    prediction.record(None, "outside [heap]" if not seen["malloc_in_heap"] else "inside [heap]",
-                      case="malloc(1 MiB)", layer=layer, region=seen["malloc_region"])
 
 
 @pytest.mark.claim("unp-shm.dev-zero-read-write")
 def test_dev_zero_reads_zeros_and_swallows_writes(probe, prediction):
     outcome = probe(dev_zero_io, b"\xff" * PAGE_SIZE, 1 << 20)
+    prediction.observe("write-reports-full-count", observe.same(outcome, "written", "asked"))
+    prediction.observe("read-after-write-zero", _all_zero(outcome, "first_nonzero"))
     assert outcome.ok, outcome
-    assert outcome.value == {"written": PAGE_SIZE, "read": 1 << 20, "first_nonzero": None}, outcome
-    prediction.record("full count", f"{outcome.value['written']} of {PAGE_SIZE} bytes written",
-                      case="write a page of 0xff", matched=outcome.value["written"] == PAGE_SIZE)
-    prediction.record("all zero", "all zero" if outcome.value["first_nonzero"] is None
-                      else "nonzero", case="read 1 MiB after the write")
+    assert outcome.value == {"asked": PAGE_SIZE, "written": PAGE_SIZE, "read": 1 << 20,
+                             "first_nonzero": None}, outcome
 
 
 @pytest.mark.claim("unp-shm.dev-zero-mapping-anonymous")
@@ -144,20 +151,17 @@ def test_dev_zero_reads_zeros_and_swallows_writes(probe, prediction):
 @pytest.mark.parametrize("shared", FLAGS, ids=_flag)
 def test_dev_zero_mapping_behaves_as_anonymous_memory(probe, prediction, layer, shared):
     outcome = probe(dev_zero_mapping, layer, shared, TOKEN, timeout=SLOW)
+    kind = _kind(shared)
+    for case, observation in (
+            ("zero-filled", _all_zero(outcome, "initial_first_nonzero")),
+            ("keeps-stores", observe.field(outcome, "store_kept")),
+            ("child-sees-parent-store",
+             observe.same(outcome, "child_reads_parent_store", "token")),
+            ("unrelated-mapping-sees-store", observe.same(outcome, "unrelated_reads", "token"))):
+        prediction.observe(f"{kind}-{case}", observation, layer=layer)
     assert outcome.ok and outcome.value["child_status"] == "exit 0", outcome
     seen, token, zeros = outcome.value, TOKEN.hex(), bytes(len(TOKEN)).hex()
     assert seen["initial_first_nonzero"] is None and seen["store_kept"], seen
     crossed = token if shared else zeros
     assert seen["child_reads_parent_store"] == seen["parent_reads_child_store"] == crossed, seen
     assert seen["unrelated_reads"] == zeros, seen
-    fork = "shared across fork" if seen["child_reads_parent_store"] == token else "private"
-    observed = {"zero-filled": seen["initial_first_nonzero"] is None,
-                "keeps stores": seen["store_kept"], "across fork": fork,
-                "another process's mapping sees stores": seen["unrelated_reads"] != zeros}
-    predicted = {"zero-filled": True, "keeps stores": True,
-                 "across fork": "shared across fork" if shared else "private",
-                 "another process's mapping sees stores": False}
-    for aspect, value in predicted.items():
-        prediction.record(value, observed[aspect], case=f"{_flag(shared)} of /dev/zero: {aspect}",
-                          layer=layer, central=shared and not aspect.startswith("another"),
-                          maps_path=seen["path"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.arguments import map_with_fd, pymmap_with_fd
 
@@ -32,6 +33,8 @@ def test_any_open_descriptor_maps_even_zero(probe, prediction, sized_file, layer
         outcome = probe(map_with_fd, PAGE_SIZE, flags="MAP_SHARED", fd_kind=fd_kind, path=path)
     else:
         outcome = probe(pymmap_with_fd, PAGE_SIZE, fd_kind=fd_kind, path=path)
+    prediction.observe(f"fd-{fd_kind.replace('-1', 'minus-one')}", observe.succeeded(outcome),
+                       layer=layer)
     if layer == "pymmap" and fd_kind == "-1":  # Python's own meaning of -1
         expected = "maps anonymous memory"
     observed = outcome.errno or ("maps the file" if outcome.ok and outcome.value["head"] ==
@@ -40,25 +43,22 @@ def test_any_open_descriptor_maps_even_zero(probe, prediction, sized_file, layer
     assert observed == expected, outcome
     if fd_kind == "zero":
         assert outcome.value["fd"] == 0, outcome
-    prediction.record("fails", "fails" if outcome.errno else "maps", case=f"fd {fd_kind}",
-                      central=fd_kind == "zero", observed_as=observed)
 
 
 @pytest.mark.claim(ANONYMOUS_FD)
-@pytest.mark.parametrize(("flags", "fd_kind", "expected", "predicted"), [
-    ("MAP_PRIVATE|MAP_ANONYMOUS", "-1", "maps", "maps"),
-    ("MAP_SHARED|MAP_ANONYMOUS", "-1", "maps", "maps"),
-    ("MAP_SHARED", "-1", "EBADF", "fails"),
-    ("MAP_PRIVATE", "-1", "EBADF", "fails"),
-    ("MAP_PRIVATE|MAP_ANONYMOUS", "file", "maps", None),
-    ("MAP_SHARED|MAP_ANONYMOUS", "closed", "maps", None),
+@pytest.mark.parametrize(("flags", "fd_kind", "expected", "case"), [
+    ("MAP_PRIVATE|MAP_ANONYMOUS", "-1", "maps", "anonymous-fd-minus-one"),
+    ("MAP_SHARED|MAP_ANONYMOUS", "-1", "maps", "anonymous-fd-minus-one"),
+    ("MAP_SHARED", "-1", "EBADF", "file-mapping-fd-minus-one"),
+    ("MAP_PRIVATE", "-1", "EBADF", "file-mapping-fd-minus-one"),
+    ("MAP_PRIVATE|MAP_ANONYMOUS", "file", "maps", "anonymous-other-fd"),
+    ("MAP_SHARED|MAP_ANONYMOUS", "closed", "maps", "anonymous-other-fd"),
 ])
 def test_anonymous_mapping_ignores_fd(probe, prediction, sized_file, flags, fd_kind, expected,
-                                      predicted):
+                                      case):
     path = sized_file(PAGE_SIZE, fill=CONTENT)
     outcome = probe(map_with_fd, PAGE_SIZE, flags=flags, fd_kind=fd_kind, path=path)
+    prediction.observe(case, observe.succeeded(outcome), instance=f"{flags}, fd {fd_kind}")
     assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
     if outcome.ok and "MAP_ANONYMOUS" in flags:  # the file's bytes never show through
         assert outcome.value["zero_filled"], outcome
-    prediction.record(predicted, "maps" if outcome.ok else "fails", case=f"{flags}, fd {fd_kind}",
-                      errno=outcome.errno, **(outcome.value or {}))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.eof import (
     map_then_touch,
@@ -30,19 +31,16 @@ from helpers.probes.mapping import map_file, pymmap_file
 @pytest.mark.parametrize("write", [False, True], ids=["load", "store"])
 def test_touching_mapping_of_empty_file_raises_sigbus(probe, prediction, sized_file, write):
     outcome = probe(map_then_touch, sized_file(0), 4000, 0, write=write)
+    access = "store" if write else "load"
+    prediction.observe("touch-empty-file", observe.result(outcome), instance=access,
+                       claim="memmap-ipc.empty-file-bus-error")
+    # Either the call or the first access may fail; on Linux only the access does.
+    prediction.observe("empty-file-unusable", observe.result(outcome), instance=access,
+                       claim="webserver-mmap.file-size-must-not-be-zero")
     assert outcome.signal == "SIGBUS", outcome
     assert outcome.notes.get("mmap_succeeded") is True, outcome
     assert outcome.si_code in ("BUS_ADRERR", None), outcome
     assert outcome.fault_offset in (0, None), outcome
-    access = "store" if write else "load"
-    prediction.record("SIGBUS", outcome.signal, case=f"{access} at offset 0",
-                      claim="memmap-ipc.empty-file-bus-error", si_code=outcome.si_code)
-    prediction.record("unusable", "unusable", case=f"{access} through the mapping",
-                      claim="webserver-mmap.file-size-must-not-be-zero", signal=outcome.signal)
-    # The document's wording ("the file size must not be 0") suggests the call
-    # fails; it does not: only the access does.
-    prediction.record("mmap fails", "mmap succeeds", case="the mmap call itself",
-                      claim="webserver-mmap.file-size-must-not-be-zero", central=False)
 
 
 @pytest.mark.claim("memmap-ipc.empty-file-bus-error", "webserver-mmap.file-size-must-not-be-zero")
@@ -50,22 +48,20 @@ def test_touching_mapping_of_empty_file_raises_sigbus(probe, prediction, sized_f
 @pytest.mark.parametrize("length", [0, 4000])
 def test_pymmap_refuses_empty_file(probe, prediction, sized_file, length):
     outcome = probe(pymmap_empty_file, sized_file(0), length)
-    assert outcome.exception == "ValueError", outcome
-    observed = "refused: ValueError"
-    prediction.record("unusable", "unusable", case=f"mmap.mmap(fd, {length})",
-                      claim="webserver-mmap.file-size-must-not-be-zero", message=outcome.message)
+    call = f"mmap.mmap(fd, {length})"
+    prediction.observe("empty-file-unusable", observe.result(outcome), instance=call,
+                       claim="webserver-mmap.file-size-must-not-be-zero")
     # Python never lets the program reach the bus error the document warns of.
-    prediction.record("SIGBUS", observed, case=f"mmap.mmap(fd, {length})",
-                      claim="memmap-ipc.empty-file-bus-error", central=False,
-                      message=outcome.message)
+    prediction.observe("pymmap-empty-file", observe.result(outcome), instance=call,
+                       claim="memmap-ipc.empty-file-bus-error")
+    assert outcome.exception == "ValueError", outcome
 
 
 @pytest.mark.claim("memmap-ipc.empty-file-bus-error")
 def test_writing_data_first_makes_the_page_usable(probe, prediction, sized_file):
     outcome = probe(map_then_touch, sized_file(5, fill=b"hello"), 4000, 0, write=True)
+    prediction.observe("touch-file-with-data", observe.result(outcome))
     assert outcome.ok and outcome.value["byte"] == ord("X"), outcome
-    prediction.record("usable", "usable", case="file holds 5 bytes, store at offset 0",
-                      central=False)
 
 
 @pytest.mark.claim("memmap-ipc.empty-file-bus-error")
@@ -94,11 +90,11 @@ def _spec(at: int, file_size: int, length: int) -> str:
 ])
 def test_mapping_may_be_longer_than_the_file(probe, prediction, sized_file, layer_probe):
     outcome = probe(layer_probe, sized_file(SMALL), LONG)
-    observed = "maps" if outcome.ok else outcome.exception
     # Python's mmap module checks the length against the file; mmap(2) does not.
-    assert observed == ("maps" if layer_probe is map_file else "ValueError"), outcome
-    prediction.record("maps", observed, case=f"length {LONG} over a {SMALL}-byte file",
-                      central=layer_probe is map_file, message=outcome.message)
+    through_libc = layer_probe is map_file
+    prediction.observe("map-15000-over-4999" if through_libc else "pymmap-map-15000-over-4999",
+                       observe.result(outcome))
+    assert (outcome.ok if through_libc else outcome.exception == "ValueError"), outcome
 
 
 @pytest.mark.claim("unp-shm.past-eof-pages-sigbus")
@@ -106,24 +102,26 @@ def test_mapping_may_be_longer_than_the_file(probe, prediction, sized_file, laye
 @pytest.mark.parametrize("write", [False, True], ids=["load", "store"])
 def test_pages_wholly_past_eof_raise_sigbus(probe, prediction, sized_file, at, write):
     outcome = probe(map_then_touch, sized_file(SMALL), LONG, at, write=write)
+    observed = prediction.observe("past-eof-page" if at < LONG else "past-length-in-last-page",
+                                  observe.result(outcome),
+                                  instance=f"{'store' if write else 'load'} at {at}")
     expected = _spec(at, SMALL, LONG)
-    observed = "ok" if outcome.ok else outcome.signal
-    assert observed == expected, outcome
+    assert observed.value == expected, outcome
     if expected == "SIGBUS":
         assert outcome.si_code in ("BUS_ADRERR", None) and outcome.fault_offset in (at, None)
-    prediction.record("SIGBUS", observed, case=f"{'store' if write else 'load'} at {at}",
-                      central=at < LONG, si_code=outcome.si_code, page_size=PAGE_SIZE)
 
 
 @pytest.mark.claim("unp-shm.tail-of-last-page-accessible")
 def test_tail_of_the_last_page_reads_zero_and_takes_stores(probe, prediction, sized_file):
     outcome = probe(read_to_page_end, sized_file(SMALL, fill=b"B"), SMALL)
+    prediction.observe("tail-readable-to", observe.field(outcome, "read_up_to"))
+    prediction.observe("tail-reads-zero", observe.classify(
+        observe.field(outcome, "first_nonzero_past_eof"), {None: "all zero"}))
+    prediction.observe("tail-takes-stores",
+                       observe.same(outcome, "stored_byte", "last_byte_after_store"))
     assert outcome.ok, outcome
     assert outcome.value == {"read_up_to": page_round(SMALL), "first_nonzero_past_eof": None,
-                             "last_byte_after_store": ord("T")}, outcome
-    prediction.record("readable (zeros) and writable up to 8191",
-                      f"readable (zeros) and writable up to {outcome.value['read_up_to'] - 1}",
-                      case=f"{SMALL}-byte file mapped with length {SMALL}", page_size=PAGE_SIZE)
+                             "stored_byte": ord("T"), "last_byte_after_store": ord("T")}, outcome
 
 
 OUT_OF_BOUNDS = ("unp-shm.past-mapping-sigsegv", "webserver-mmap.out-of-bounds-segfault")
@@ -135,6 +133,13 @@ def test_access_after_the_mapping_faults_only_if_nothing_is_there(probe, predict
                                                                     layout):
     end = page_round(LONG)
     outcome = probe(touch_with_layout, sized_file(LONG), LONG, end, layout)
+    # The documents leave out the condition that nothing is mapped there.
+    case = {"guard": "past-end-nothing-accessible", "free": "past-end-nothing-accessible",
+            "neighbour": "past-end-neighbour-mapped", "natural": "past-end-natural-layout"}
+    for claim in OUT_OF_BOUNDS:
+        prediction.observe(case[layout], observe.result(outcome), claim=claim,
+                           instance=f"store at {end}, {layout} layout")
+    assert "region_at_target" in outcome.notes, outcome
     there = outcome.notes["region_at_target"]
     if there is None:  # mmap(2), SIGSEGV: the address is not mapped
         assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_MAPERR"), outcome
@@ -142,14 +147,6 @@ def test_access_after_the_mapping_faults_only_if_nothing_is_there(probe, predict
         assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_ACCERR"), outcome
     else:  # another mapping: the store lands there, silently
         assert outcome.ok, outcome
-    observed = "SIGSEGV" if outcome.signal == "SIGSEGV" else "no fault" if outcome.ok else \
-        outcome.signal
-    # The documents leave out the condition that nothing is mapped there.
-    central = layout in ("guard", "free")
-    for claim in OUT_OF_BOUNDS:
-        prediction.record("SIGSEGV", observed, case=f"store at the mapping's page-rounded end "
-                          f"({end}), {layout} layout", claim=claim, central=central,
-                          si_code=outcome.si_code, region_there=there)
 
 
 @pytest.mark.claim(*OUT_OF_BOUNDS)
@@ -158,15 +155,16 @@ def test_access_after_the_mapping_faults_only_if_nothing_is_there(probe, predict
 def test_access_past_length_inside_the_last_page(probe, prediction, sized_file, file_size,
                                                   length, at):
     outcome = probe(touch_with_layout, sized_file(file_size), length, at, "guard")
-    observed = "ok" if outcome.ok else outcome.signal
-    assert observed == _spec(at, file_size, length), outcome
-    case = f"store at {at}, length {length}, file of {file_size} bytes"
-    prediction.record("SIGSEGV", "no fault" if outcome.ok else observed, case=case,
-                      claim="webserver-mmap.out-of-bounds-segfault", central=False,
-                      si_code=outcome.si_code)
+    instance = f"store at {at}, length {length}, file of {file_size} bytes"
+    past_eof = at >= page_round(file_size)
+    observed = prediction.observe("past-length-past-eof" if past_eof else
+                                  "past-length-in-last-page", observe.result(outcome),
+                                  claim="webserver-mmap.out-of-bounds-segfault",
+                                  instance=instance)
     if (file_size, length) == (SMALL, LONG):  # the unp-shm document's own mapping
-        prediction.record("SIGSEGV", observed, case=case, claim="unp-shm.past-mapping-sigsegv",
-                          central=False, si_code=outcome.si_code)
+        prediction.observe("past-length-in-last-page", observed,
+                           claim="unp-shm.past-mapping-sigsegv", instance=instance)
+    assert observed.value == _spec(at, file_size, length), outcome
 
 
 # --- the go-mmap demo: 128 MiB over a small file -----------------------------------------------
@@ -178,22 +176,22 @@ GO_MAP = 128 << 20
 def test_go_demo_maps_128_mib_over_a_one_byte_file(probe, prediction, sized_file):
     path = sized_file(1, fill=b"g")
     outcome = probe(map_file, path, GO_MAP)
-    assert outcome.ok, outcome
     python = probe(pymmap_file, path, GO_MAP)
+    prediction.observe("map-128mib-over-1-byte", observe.result(outcome))
+    prediction.observe("pymmap-map-128mib-over-1-byte", observe.result(python), layer="pymmap")
+    assert outcome.ok, outcome
     assert python.exception == "ValueError", python
-    prediction.record("maps", "maps", case="mmap(NULL, 128 MiB, PROT_READ|PROT_WRITE, "
-                      "MAP_SHARED, fd, 0) over 1 byte", python_mmap_module=python.message)
 
 
 @pytest.mark.claim("go-mmap.access-past-file-size-fails")
-@pytest.mark.parametrize(("file_size", "at", "central"), [
-    (4096, 4095, True), (4096, 4096, True), (4096, 10000, True),
-    (4000, 3999, False), (4000, 4000, False), (4000, 4095, False), (4000, 10000, False)])
+@pytest.mark.parametrize(("file_size", "at", "case"), [
+    (4096, 4095, "inside-4096-byte-file"), (4096, 4096, "past-4096-byte-file"),
+    (4096, 10000, "past-4096-byte-file"), (4000, 3999, "inside-4000-byte-file"),
+    (4000, 4000, "past-size-in-last-page"), (4000, 4095, "past-size-in-last-page"),
+    (4000, 10000, "past-4000-byte-file")])
 def test_access_beyond_the_file_in_a_128_mib_mapping(probe, prediction, sized_file, file_size,
-                                                     at, central):
+                                                     at, case):
     outcome = probe(map_then_touch, sized_file(file_size), GO_MAP, at)
-    observed = "ok" if outcome.ok else outcome.signal
-    assert observed == _spec(at, file_size, GO_MAP), outcome
-    prediction.record("fault" if at >= file_size else "ok", "ok" if outcome.ok else "fault",
-                      case=f"data[{at}] of a {file_size}-byte file", central=central,
-                      signal=outcome.signal, si_code=outcome.si_code, page_size=PAGE_SIZE)
+    observed = prediction.observe(case, observe.result(outcome),
+                                  instance=f"data[{at}] of a {file_size}-byte file")
+    assert observed.value == _spec(at, file_size, GO_MAP), outcome

@@ -11,13 +11,13 @@ mapping's pages that now hold file data are accessible without remapping.
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import observe
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
 from helpers.platform import filesystem_type
@@ -27,6 +27,7 @@ from helpers.probes.file_size import (
     extend_then_touch,
     grow_under_mapping,
     map_without_touching,
+    stat_size,
     store_in_tail_then_grow,
     store_keeps_size,
     truncate_then_use,
@@ -52,54 +53,51 @@ def test_stores_never_change_the_file_size(probe, prediction, sized_file, size, 
                                            expected):
     path = sized_file(size, fill=b"f")
     outcome = probe(store_keeps_size, path, 2 * PAGE_SIZE, at, grow_to=grow_to)
+    final = probe(stat_size, path)
+    grown = f", after ftruncate to {grow_to}" if grow_to else ""
+    prediction.observe("store-keeps-size", observe.compare(
+        observe.note(outcome, "size_before"), observe.field(final, "size")),
+        instance=f"store at {at} of a {size}-byte file{grown}")
     assert _ended(outcome) == expected, outcome
     if expected == "SIGBUS":
         assert outcome.si_code in ("BUS_ADRERR", None), outcome
     size_before = grow_to if grow_to is not None else size
-    final = os.stat(path).st_size
-    assert final == size_before, (final, outcome)
-    grown = f", after ftruncate to {grow_to}" if grow_to else ""
-    prediction.record("size unchanged", "size unchanged" if final == size_before else
-                      f"size {final}", case=f"store at {at} of a {size}-byte file{grown}",
-                      store=expected, si_code=outcome.si_code)
+    assert final.value == {"size": size_before}, (final, outcome)
 
 
 @pytest.mark.claim("memmap-ipc.write-data-first-avoids-bus-error")
 def test_writing_a_byte_first_makes_only_the_first_page_usable(probe, prediction, sized_file):
     first = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, 0, b"hello")
+    second = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, PAGE_SIZE, b"x")
+    prediction.observe("store-after-writing-data", observe.result(first))
+    prediction.observe("stored-bytes-reach-file", observe.same(first, "file", "stored"))
+    prediction.observe("store-in-next-page", observe.result(second))
     assert first.ok, first
     # mmap(2): the bytes past end of file in the last page are not written to the file.
     assert first.value["size"] == 1 and first.value["file"] == b"h".hex(), first
-    second = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, PAGE_SIZE, b"x")
     assert second.signal == "SIGBUS", second
-    prediction.record("usable", "usable", case="1 byte written, store 5 bytes at 0")
-    prediction.record("all 5 bytes in the file", f"{first.value['size']} of 5 bytes in the file",
-                      case="1 byte written, the 5 bytes stored at 0, read back", central=False,
-                      file=first.value["file"])
-    prediction.record("usable", _ended(second), case=f"1 byte written, store at {PAGE_SIZE}",
-                      central=False, si_code=second.si_code)
 
 
 @pytest.mark.claim("webserver-mmap.lseek-extends-new-file")
-@pytest.mark.parametrize(("how", "size", "central"), [
-    ("lseek", 0, False), ("lseek+write", 8192, True), ("lseek-to-n+write", 8193, False)])
-def test_lseek_alone_does_not_extend_a_file(probe, prediction, sized_file, how, size, central):
+@pytest.mark.parametrize(("how", "size"), [
+    ("lseek", 0), ("lseek+write", 8192), ("lseek-to-n+write", 8193)])
+def test_lseek_alone_does_not_extend_a_file(probe, prediction, sized_file, how, size):
     outcome = probe(extend_then_touch, sized_file(0), how, 8192, [0, 8191])
-    assert outcome.notes["size"] == size, outcome
+    prediction.observe(how.replace("+", "-then-"), observe.result(outcome),
+                       instance="n = 8192, store at 0 and 8191")
+    assert outcome.notes.get("size") == size, outcome
     assert _ended(outcome) == ("SIGBUS" if size == 0 else "ok"), outcome
-    prediction.record("usable", "usable" if outcome.ok else _ended(outcome),
-                      case=f"{how} on an empty file (n = 8192), store at 0 and 8191",
-                      central=central, size=outcome.notes["size"], si_code=outcome.si_code)
 
 
 @pytest.mark.claim("webserver-mmap.truncate-extends-new-file")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_truncate_extends_a_new_file_for_mapping(probe, prediction, sized_file, layer):
     outcome = probe(truncate_then_use, sized_file(0), 3, layer)
+    prediction.observe("truncated-file-reads-zero", observe.field(outcome, "all_zero"),
+                       layer=layer)
+    prediction.observe("truncated-file-takes-stores", observe.result(outcome), layer=layer)
     assert outcome.ok, outcome
     assert outcome.value["all_zero"] and all(outcome.value["file_has_markers"]), outcome
-    prediction.record("reads zeros, writable", "reads zeros, writable", layer=layer,
-                      case="truncate(path, 3 pages) on an empty file, then map 3 pages")
 
 
 def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
@@ -119,15 +117,15 @@ def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
 def test_tail_stores_never_reach_the_file(probe, prediction, sized_file, directory, unmap_first):
     path = sized_file(100, fill=b"a", directory=directory)
     outcome = probe(store_in_tail_then_grow, path, 200, PAGE_SIZE, unmap_first=unmap_first)
+    instance = f"{filesystem_type(path)}, {'unmapped' if unmap_first else 'mapped'}"
+    prediction.observe("tail-store-in-file", observe.field(outcome, "file_holds_z"),
+                       instance=instance)
+    prediction.observe("shm-grown-file-byte" if directory else "grown-file-byte",
+                       observe.field(outcome, "byte_after_growth"), instance=instance)
     assert outcome.ok, outcome
-    seen, fs = outcome.value, filesystem_type(path)
+    seen = outcome.value
     assert seen["mapping_reads"] == ord("Z") and seen["size_after_store"] == 100, seen
     assert not seen["file_holds_z"], seen
-    prediction.record("not in the file", "not in the file", case=f"{fs}: file after the store")
-    when = "after munmap, " if unmap_first else ""
-    prediction.record("not in the file", "not in the file" if seen["byte_after_growth"] == 0
-                      else "reappears in the file", case=f"{fs}: {when}ftruncate grows the file",
-                      central=False, byte_after_growth=seen["byte_after_growth"])
     assert seen["byte_after_growth"] == 0, seen  # ftruncate(2): the extended part reads as 0
 
 
@@ -138,13 +136,13 @@ def test_growing_the_file_opens_the_existing_mapping(probe, prediction, sized_fi
                   2 * PAGE_SIZE)
     beyond = probe(grow_under_mapping, sized_file(1, fill=b"g"), GO_MAP, 3 * PAGE_SIZE,
                    3 * PAGE_SIZE)
+    prediction.observe("grown-page-reads-zero", observe.field(after, "loaded"))
+    prediction.observe("grown-page-takes-stores", observe.same(after, "stored", "after_store"))
+    prediction.observe("before-growth", observe.result(before))
+    prediction.observe("past-new-size", observe.result(beyond))
     assert before.signal == beyond.signal == "SIGBUS", (before, beyond)
-    assert after.ok and after.value == {"loaded": 0, "after_store": ord("G")}, after
-    prediction.record("accessible, reads zero", "accessible, reads zero",
-                      case=f"offset {2 * PAGE_SIZE} after Truncate(3 pages), same mapping")
-    prediction.record("fault", "fault", case=f"offset {2 * PAGE_SIZE} before Truncate",
-                      central=False, signal=before.signal, si_code=before.si_code)
-    prediction.record(None, beyond.signal, case=f"offset {3 * PAGE_SIZE}, past the new size")
+    assert after.ok and after.value == {"loaded": 0, "stored": ord("G"),
+                                        "after_store": ord("G")}, after
 
 
 @pytest.mark.claim("go-mmap.grow-one-byte-needed")
@@ -152,15 +150,13 @@ def test_mapping_an_empty_file_needs_no_byte(probe, prediction, sized_file):
     mapped = probe(map_without_touching, sized_file(0), GO_MAP)
     touched = probe(map_then_touch, sized_file(0), GO_MAP, 0)
     grown_after = probe(grow_under_mapping, sized_file(0), GO_MAP, 1, 0)
+    # The probe maps 128 MiB and takes &b[0] without an access: "ok" when both work.
+    prediction.observe("map-empty-file", observe.succeeded(mapped))
+    prediction.observe("load-first-byte", observe.result(touched))
+    prediction.observe("grow-after-mapping", observe.result(grown_after))
     assert mapped.ok and mapped.value["size"] == 0, mapped
     assert touched.signal == "SIGBUS", touched
     assert grown_after.ok, grown_after
-    prediction.record("fails", "succeeds", case="mmap 128 MiB of an empty file")
-    prediction.record("fails", "succeeds", case="&b[0]: the first byte's address, no access")
-    prediction.record("fails", "fails" if not touched.ok else "works", central=False,
-                      case="loading b[0] of the empty file", signal=touched.signal)
-    prediction.record("fails", "works" if grown_after.ok else "fails", central=False,
-                      case="mmap first, grow to 1 byte after, then b[0]")
 
 
 @pytest.mark.claim("unp-shm.past-eof-pages-sigbus", "unp-shm.tail-of-last-page-accessible",

@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from helpers import libc
+from helpers import libc, observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes import flags as probes
 
@@ -51,14 +51,14 @@ def _combination_spec(names: tuple[str, ...]) -> str:
 def test_flag_combinations(probe, prediction, sized_file, names):
     path = None if "MAP_ANONYMOUS" in names else sized_file(PAGE_SIZE)
     outcome = probe(probes.map_flags, path, _value(names))
+    kinds = set(names) - {"MAP_ANONYMOUS"}
+    case = ("shared-with-private" if len(kinds) == 2 else  # what the document invites
+            "one-mapping-type" if kinds else "no-mapping-type")
+    prediction.observe(case, observe.result(outcome), instance="|".join(names) or "0")
     observed = "maps" if outcome.ok else outcome.errno
     assert observed == _combination_spec(names), outcome
     if names == ("MAP_SHARED", "MAP_PRIVATE"):  # MAP_SHARED_VALIDATE: a shared mapping
         assert outcome.value["reached_file"] is True, outcome
-    both = {"MAP_SHARED", "MAP_PRIVATE"} <= set(names)  # the combination the document invites
-    prediction.record("accepted", "accepted" if outcome.ok else outcome.errno,
-                      case="|".join(names) or "no flag", central=both,
-                      **(outcome.value if outcome.ok else {}))
 
 
 @pytest.mark.claim("unp-shm.map-shared-validate-rejects-unknown")
@@ -67,32 +67,30 @@ def test_shared_validate_refuses_unknown_bits(probe, prediction, sized_file, bit
     outcome = probe(probes.map_flags, sized_file(PAGE_SIZE),
                     libc.constant("MAP_SHARED_VALIDATE") | bit)
     if bit:
+        prediction.observe("unknown-bit", observe.result(outcome), instance=hex(bit))
+    else:
+        prediction.observe("known-flags-map-shared", observe.field(outcome, "reached_file"))
+    if bit:
         assert outcome.errno == EOPNOTSUPP, outcome
     else:
         assert outcome.ok and outcome.value["reached_file"] is True, outcome
-    observed = "EOPNOTSUPP" if outcome.errno == EOPNOTSUPP else (
-        "maps as MAP_SHARED" if outcome.ok and outcome.value["reached_file"] else
-        outcome.errno or "maps privately")
-    prediction.record("EOPNOTSUPP" if bit else "maps as MAP_SHARED", observed,
-                      case=f"MAP_SHARED_VALIDATE|{bit:#x}" if bit else "MAP_SHARED_VALIDATE")
 
 
 @pytest.mark.claim("unp-shm.map-shared-validate-rejects-unknown")
 def test_shared_validate_refuses_anonymous_einval(probe, prediction):
     flags = libc.constant("MAP_SHARED_VALIDATE") | libc.MAP_ANONYMOUS
     outcome = probe(probes.map_flags, None, flags)
-    assert outcome.errno == "EINVAL", outcome
     # "Otherwise like MAP_SHARED": but MAP_SHARED|MAP_ANONYMOUS maps.
-    prediction.record("maps as MAP_SHARED", "maps as MAP_SHARED" if outcome.ok else
-                      outcome.errno, case="MAP_SHARED_VALIDATE|MAP_ANONYMOUS", central=False)
+    prediction.observe("with-map-anonymous", observe.result(outcome))
+    assert outcome.errno == "EINVAL", outcome
 
 
 @pytest.mark.claim("unp-shm.map-shared-ignores-unknown")
 @pytest.mark.parametrize("bit", UNKNOWN_BITS, ids=hex)
 def test_shared_ignores_unknown_bits(probe, prediction, sized_file, bit):
     outcome = probe(probes.map_flags, sized_file(PAGE_SIZE), libc.MAP_SHARED | bit)
+    prediction.observe("unknown-bit", observe.field(outcome, "reached_file"), instance=hex(bit))
     assert outcome.ok and outcome.value["reached_file"] is True, outcome
-    prediction.record("maps as MAP_SHARED", "maps as MAP_SHARED", case=f"MAP_SHARED|{bit:#x}")
 
 
 LOCKED = "unp-shm.map-locked-like-mlock"
@@ -103,15 +101,12 @@ CAP_IPC_LOCK = 14  # capability bit number (linux/capability.h)
 @pytest.mark.claim(LOCKED)
 def test_map_locked_is_resident_and_locked_like_mlock(probe, prediction):
     outcome = probe(probes.lock_both_ways, MIB)
+    prediction.observe("map-locked-resident-and-locked",
+                       observe.field(outcome, "MAP_LOCKED", "resident_and_locked"))
     assert outcome.ok, outcome
     for way, seen in outcome.value.items():  # both lock the whole range at once
         assert seen["vmlck_kb"] == seen["locked_kb"] == MIB // 1024, (way, outcome)
         assert seen["resident_pages"] == MIB // PAGE_SIZE, (way, outcome)
-    observed = {way: "resident and locked" if seen["locked_kb"] == MIB // 1024 and
-                seen["resident_pages"] == MIB // PAGE_SIZE else "not locked"
-                for way, seen in outcome.value.items()}
-    prediction.record("resident and locked", observed["MAP_LOCKED"], case="1 MiB MAP_LOCKED",
-                      **outcome.value)
 
 
 @pytest.mark.claim(LOCKED)
@@ -121,20 +116,15 @@ def test_map_locked_past_memlock_limit_fails_eagain(probe, prediction):
     assert outcome.ok, outcome
     if outcome.value["capabilities"] >> CAP_IPC_LOCK & 1:  # it lifts the limit
         pytest.skip("the probe could not drop CAP_IPC_LOCK")
+    prediction.observe("over-memlock-limit-refused-like-mlock",
+                       observe.field(outcome, "both_refused"))
     assert outcome.value["errors"] == {"MAP_LOCKED": "EAGAIN", "mlock": "ENOMEM"}, outcome
-    refused = all(outcome.value["errors"].values())
-    prediction.record("refused like mlock", "refused like mlock" if refused else "accepted",
-                      case="1 MiB over a 64 KiB RLIMIT_MEMLOCK, without CAP_IPC_LOCK",
-                      central=False, **outcome.value["errors"])
 
 
 @pytest.mark.claim("mmap-notes.map-hugetlb")
 def test_map_hugetlb_is_backed_by_huge_pages(probe, prediction):
     outcome = probe(probes.map_hugetlb)
+    prediction.observe("backed-by-huge-pages", observe.field(outcome, "huge_backed"))
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["kernel_page_kb"] == seen["huge_page_kb"] and seen["aligned"], seen
-    prediction.record("backed by huge pages", "backed by huge pages"
-                      if seen["kernel_page_kb"] == seen["huge_page_kb"] else
-                      f"{seen['kernel_page_kb']} kB pages", case="one default-size huge page",
-                      **seen)

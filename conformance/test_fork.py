@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.fork import inherited_mapping, mapping_made_after_fork
 
@@ -23,6 +24,19 @@ TOKEN = b"from-child"
 @pytest.mark.parametrize("layer", LAYERS)
 def test_mapping_made_before_fork_is_shared_with_child(probe, prediction, sized_file, layer):
     outcome = probe(inherited_mapping, sized_file(PAGE_SIZE), layer, TOKEN)
+    same = observe.compare
+    for case, seen_here in (
+        ("same-address-in-child", same(observe.field(outcome, "child", "address"),
+                                       observe.field(outcome, "parent_address"))),
+        ("child-store-seen-by-parent", same(observe.field(outcome, "parent_reads_child_token"),
+                                            observe.field(outcome, "token"))),
+        ("parent-store-seen-by-child", same(observe.field(outcome, "child", "parent_token"),
+                                            observe.field(outcome, "reversed_token"))),
+    ):
+        prediction.observe(case, seen_here, layer=layer)
+    if layer == "libc":
+        prediction.observe("madv-dontfork-range-inherited",
+                           observe.field(outcome, "dontfork_inherited"))
     assert outcome.ok, outcome
     seen, child = outcome.value, outcome.value["child"]
     assert seen["child_status"] == "exit 0", seen
@@ -30,23 +44,18 @@ def test_mapping_made_before_fork_is_shared_with_child(probe, prediction, sized_
     assert child["maps"] is not None and child["maps"]["perms"].endswith("s"), seen
     assert seen["parent_reads_child_token"] == TOKEN.hex(), seen
     assert child["parent_token"] == seen["reversed_token"], seen
-    for case, held in (("same address in the child", child["address"] == seen["parent_address"]),
-                       ("child's store read by the parent",
-                        seen["parent_reads_child_token"] == TOKEN.hex()),
-                       ("parent's store read by the child",
-                        child["parent_token"] == seen["reversed_token"])):
-        prediction.record("shared", "shared" if held else "not shared", case=case, layer=layer)
     if layer == "libc":
         # madvise(2): MADV_DONTFORK ranges are not inherited; the document says every one is.
         assert child["dontfork_maps"] is None, child
-        prediction.record("inherited", "inherited" if child["dontfork_maps"] else "not inherited",
-                          case="a range marked MADV_DONTFORK", central=False)
 
 
 @pytest.mark.claim("webserver-mmap.mapping-after-fork-not-shared")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_mapping_made_after_fork_is_absent_in_child(probe, prediction, layer):
     outcome = probe(mapping_made_after_fork, layer)
+    prediction.observe("child-sees-parents-new-mapping",
+                       observe.compare(observe.field(outcome, "child_maps"),
+                                       observe.field(outcome, "parent_maps")), layer=layer)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["parent_maps"] is not None, seen
@@ -56,7 +65,3 @@ def test_mapping_made_after_fork_is_absent_in_child(probe, prediction, layer):
         assert seen["child_status"] == "SIGSEGV", seen
     else:
         assert seen["child_maps"] != seen["parent_maps"], seen
-    reachable = seen["child_maps"] == seen["parent_maps"]
-    prediction.record("not accessible", "accessible" if reachable else "not accessible",
-                      case="child loads from the parent's new mapping", layer=layer,
-                      child_status=seen["child_status"], child_maps=seen["child_maps"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.arguments import map_file_length, mmap_returns, munmap_length
 from helpers.probes.mapping import pymmap_file
@@ -28,16 +29,11 @@ def test_zero_length_fails_einval(probe, prediction, sized_file, backing):
         outcome = probe(mmap_returns, sized_file(2 * PAGE_SIZE), 0)
     else:
         outcome = probe(mmap_returns, None, 0, flags="MAP_PRIVATE|MAP_ANONYMOUS")
+    failed = observe.field(outcome, "map_failed")
+    # The document of NOT_ZERO speaks of mapping a file.
+    for claim in (POSITIVE, ZERO_FAILS, NOT_ZERO) if backing == "file" else (POSITIVE, ZERO_FAILS):
+        prediction.observe("zero-length", failed, claim=claim, instance=backing)
     assert outcome.ok and outcome.value["errno"] == "EINVAL", outcome
-    observed = "MAP_FAILED" if outcome.value["map_failed"] else "maps"
-    case = f"length 0, {backing}"
-    prediction.record("fails", "fails" if observed == "MAP_FAILED" else "maps", case=case,
-                      claim=POSITIVE, errno=outcome.value["errno"])
-    prediction.record("MAP_FAILED", observed, case=case, claim=ZERO_FAILS,
-                      errno=outcome.value["errno"])
-    if backing == "file":  # that document speaks of mapping a file
-        prediction.record("MAP_FAILED", observed, case=case, claim=NOT_ZERO,
-                          errno=outcome.value["errno"])
 
 
 @pytest.mark.claim(POSITIVE)
@@ -45,9 +41,9 @@ def test_zero_length_fails_einval(probe, prediction, sized_file, backing):
 def test_positive_length_maps(probe, prediction, sized_file, length):
     # The file holds two pages: 3 pages map too, only touching the third would fault.
     outcome = probe(mmap_returns, sized_file(2 * PAGE_SIZE), length)
+    prediction.observe("positive-length", observe.field(outcome, "map_failed"),
+                       instance=f"length {length}, file of 2 pages")
     assert outcome.ok and outcome.value["errno"] is None, outcome
-    prediction.record("maps", "maps", case=f"length {length}, file of 2 pages",
-                      returned=hex(outcome.value["returned"]))
 
 
 @pytest.mark.claim(NOT_ZERO)
@@ -55,9 +51,8 @@ def test_positive_length_maps(probe, prediction, sized_file, length):
 def test_length_from_the_file_maps_it_all(probe, prediction, sized_file, how):
     content = b"length from the file"
     outcome = probe(map_file_length, sized_file(len(content), fill=content), how)
+    prediction.observe("length-from-file", observe.result(outcome), instance=how)
     assert outcome.value == {"length": len(content), "head": content[:16].hex()}, outcome
-    prediction.record("maps", "maps" if outcome.ok else "fails", case=f"length from {how}",
-                      central=False, length=outcome.value["length"])
 
 
 @pytest.mark.claim(POSITIVE, NOT_ZERO)
@@ -68,38 +63,31 @@ def test_length_from_the_file_maps_it_all(probe, prediction, sized_file, how):
 ])
 def test_pymmap_length(probe, prediction, sized_file, length, expected):
     outcome = probe(pymmap_file, sized_file(2 * PAGE_SIZE), length)
+    # Python gives length 0 its own meaning and checks lengths against the file.
+    call = f"mmap.mmap(fd, {length})"
+    for claim in (POSITIVE, NOT_ZERO) if length == 0 else (POSITIVE,):
+        prediction.observe("pymmap-zero-length" if length == 0 else "pymmap-positive-length",
+                           observe.succeeded(outcome), claim=claim, instance=call)
     whole = outcome.ok and outcome.value["length"] == 2 * PAGE_SIZE
     observed = outcome.exception or ("maps the whole file" if length == 0 and whole else "maps")
     assert observed == expected, outcome
-    # Python gives length 0 its own meaning and checks lengths against the file.
-    predicted = "fails" if length == 0 else "maps"
-    prediction.record(predicted, "fails" if outcome.exception else "maps", claim=POSITIVE,
-                      case=f"mmap.mmap(fd, {length})", central=False, observed_as=observed)
-    if length == 0:
-        prediction.record("MAP_FAILED", observed, claim=NOT_ZERO, case="mmap.mmap(fd, 0)",
-                          central=False)
 
 
 @pytest.mark.claim("webserver-mmap.munmap-length-must-match")
-@pytest.mark.parametrize(("length", "neighbour", "mapped", "central"), [
-    (2 * PAGE_SIZE, 0, [False, False, True, True], True),
-    (PAGE_SIZE - 1, 0, [False, True, True, True], False),
-    (PAGE_SIZE + 1, 0, [False, False, True, True], False),
-    (6 * PAGE_SIZE, 4, [False] * 6 + [True] * 2, False),
-    (4 * PAGE_SIZE, 0, [False] * 4, False),
+@pytest.mark.parametrize(("length", "neighbour", "mapped", "case"), [
+    (2 * PAGE_SIZE, 0, [False, False, True, True], "half-length"),
+    (PAGE_SIZE - 1, 0, [False, True, True, True], "length-not-page-multiple"),
+    (PAGE_SIZE + 1, 0, [False, False, True, True], "length-not-page-multiple"),
+    (6 * PAGE_SIZE, 4, [False] * 6 + [True] * 2, "length-past-the-end"),
+    (4 * PAGE_SIZE, 0, [False] * 4, "same-length"),
 ], ids=["half", "page-1", "page+1", "past-the-end", "equal"])
 def test_munmap_releases_the_pages_its_length_covers(probe, prediction, length, neighbour,
-                                                     mapped, central):
+                                                     mapped, case):
     outcome = probe(munmap_length, 4, length, neighbour_pages=neighbour)
+    # "Fails or does not release the mapping": either way, none of its 4 pages released.
+    prediction.observe(case, observe.note(outcome, "released"),
+                       instance=f"munmap {length} bytes of a 4-page mapping"
+                       + (f" followed by {neighbour} more" if neighbour else ""))
     notes = outcome.notes
     assert notes.get("returned") == 0 and notes.get("mapped") == mapped, outcome
     assert outcome.signal == "SIGSEGV" and outcome.si_code in ("SEGV_MAPERR", None), outcome
-    released = sum(not page for page in notes["mapped"])
-    observed = f"releases {released} page(s)" if released else "keeps the mapping"
-    same = length == 4 * PAGE_SIZE
-    predicted = "releases 4 page(s)" if same else "fails or keeps the mapping"
-    matched = observed == predicted if same else observed in ("fails", "keeps the mapping")
-    prediction.record(predicted, observed, case=f"munmap {length} bytes of a 4-page mapping"
-                      + (f" followed by {neighbour} more" if neighbour else ""),
-                      central=central, matched=matched, mapped=notes["mapped"],
-                      signal=outcome.signal, si_code=outcome.si_code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.lifetime import munmap_at, pymmap_write_after_close, write_after_close
 
@@ -24,28 +25,24 @@ CLOSE_CLAIMS = ("memmap-ipc.close-fd-after-mmap", "webserver-mmap.close-fd-after
 ])
 def test_mapping_outlives_closed_fd(probe, prediction, sized_file, layer_probe):
     outcome = probe(layer_probe, sized_file(PAGE_SIZE, fill=b"."), b"test")
+    reached = observe.compare(observe.field(outcome, "mapping"), observe.field(outcome, "file"))
+    for claim in CLOSE_CLAIMS:
+        prediction.observe("usable-after-close", observe.result(outcome), claim=claim)
+        prediction.observe("store-reaches-file", reached, claim=claim)
     assert outcome.ok, outcome
     assert outcome.value == {"mapping": b"test".hex(), "file": b"test".hex()}, outcome
-    for claim in CLOSE_CLAIMS:
-        prediction.record("usable and reaches the file", "usable and reaches the file",
-                          case="write after close(fd)", claim=claim, **outcome.value)
 
 
 @pytest.mark.claim("webserver-mmap.munmap-after-increment-fails")
-@pytest.mark.parametrize(("shift", "expected", "central"), [
-    (0, "unmaps", False),
-    (1, "EINVAL", True),
-    (PAGE_SIZE // 2, "EINVAL", False),
-    (PAGE_SIZE, "unmaps", False),
+@pytest.mark.parametrize(("shift", "case", "expected"), [
+    (0, "saved-pointer", "unmaps"),
+    (1, "pointer-moved-by-one", "EINVAL"),
+    (PAGE_SIZE // 2, "pointer-moved-by-half-a-page", "EINVAL"),
+    (PAGE_SIZE, "pointer-moved-by-a-page", "unmaps"),
 ])
-def test_munmap_needs_page_aligned_address(probe, prediction, shift, expected, central):
+def test_munmap_needs_page_aligned_address(probe, prediction, shift, case, expected):
     outcome = probe(munmap_at, shift, PAGE_SIZE)
-    if shift:
-        prediction.record("fails", "fails" if not outcome.ok else "succeeds",
-                          case=f"munmap(ptr + {shift})", central=central, errno=outcome.errno)
-    else:
-        prediction.record("succeeds", "succeeds" if outcome.ok else "fails",
-                          case="munmap(ptr) with the saved pointer", central=False)
+    prediction.observe(case, observe.succeeded(outcome), instance=f"munmap(ptr + {shift})")
     observed = "unmaps" if outcome.ok else outcome.errno
     assert observed == expected, outcome
     if shift == PAGE_SIZE:

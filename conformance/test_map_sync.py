@@ -18,7 +18,7 @@ import tempfile
 
 import pytest
 
-from helpers import libc
+from helpers import libc, observe
 from helpers.libc import PAGE_SIZE
 from helpers.platform import filesystem_type
 from helpers.probes.mapping import map_file
@@ -70,14 +70,14 @@ def test_map_sync_is_ignored_unless_validated(probe, prediction, sized_file, whe
     outcome = probe(map_file, path, PAGE_SIZE, flags=f"{kind}|MAP_SYNC")
     dax = _mounted_with_dax(path)
     validated = kind == "MAP_SHARED_VALIDATE"
-    observed = "ignored" if outcome.ok else "checked" if outcome.errno == EOPNOTSUPP else (
-        outcome.errno)
-    case = f"{kind}|MAP_SYNC on {FILESYSTEMS[where]}" + (" (DAX)" if dax else "")
-    prediction.record("checked" if validated else "ignored", observed, case=case,
-                      claim=NEEDS_VALIDATE, central=validated, errno=outcome.errno)
-    if validated and not dax:
-        prediction.record("EOPNOTSUPP", "EOPNOTSUPP" if outcome.errno == EOPNOTSUPP else
-                          outcome.errno or "maps", case=case, claim=DAX_ONLY)
+    instance = f"{kind}|MAP_SYNC on {FILESYSTEMS[where]}" + (" (DAX)" if dax else "")
+    seen = observe.result(outcome)
+    if not validated:
+        case = "shared-ignores" if kind == "MAP_SHARED" else "private-ignores"
+        prediction.observe(case, seen, claim=NEEDS_VALIDATE, instance=instance)
+    elif not dax:
+        prediction.observe("validate-checks", seen, claim=NEEDS_VALIDATE, instance=instance)
+        prediction.observe("non-dax-refused", seen, claim=DAX_ONLY, instance=instance)
     # mmap(2): only MAP_SHARED_VALIDATE looks at MAP_SYNC, and refuses it without DAX.
     expected = "maps" if not validated or dax else EOPNOTSUPP
     assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
@@ -89,6 +89,6 @@ def test_map_sync_maps_on_a_dax_file(probe, prediction, sized_file):
     mount = _dax_mounts()[0]
     outcome = probe(map_file, sized_file(PAGE_SIZE, directory=mount), PAGE_SIZE,
                     flags="MAP_SHARED_VALIDATE|MAP_SYNC")
+    prediction.observe("dax-maps", observe.result(outcome),
+                       instance=f"{mount} ({filesystem_type(mount)})")
     assert outcome.ok, outcome
-    prediction.record("maps", "maps", case="MAP_SHARED_VALIDATE|MAP_SYNC on a DAX mount",
-                      central=False, mount=mount, filesystem=filesystem_type(mount))

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.arguments import map_at_offset, map_with_fd
 from helpers.probes.mapping import map_file, pymmap_file
@@ -22,22 +23,22 @@ OFFSETS = sorted({0, 1, 1000, 4095, 4096, 8192, PAGE_SIZE // 2, PAGE_SIZE - 1, P
                   PAGE_SIZE + 1, 3 * PAGE_SIZE})
 
 
-def _record(prediction, offset: int, outcome, layer: str) -> None:
-    observed = "maps" if outcome.ok else outcome.errno or outcome.exception
-    predicted = "maps" if offset % 4096 == 0 else "EINVAL"
-    for claim in CLAIMS:
-        # The webserver document's own example is offset 1000; the other
-        # document states the rule for any offset.
-        central = claim.startswith("memmap") or offset == 1000
-        prediction.record(predicted, observed, case=f"offset={offset}", claim=claim,
-                          central=central, layer=layer, page_size=PAGE_SIZE)
+def _observe(prediction, offset: int, outcome, layer: str) -> None:
+    """Observe how mmap ended at ``offset`` for both documents' claims."""
+    case = "multiple-of-4096" if offset % 4096 == 0 else "not-multiple-of-4096"
+    # memmap-ipc says only "fails"; webserver-mmap names MAP_FAILED with EINVAL, and
+    # its own example, offset 1000, is its central case.
+    prediction.observe(case, observe.succeeded(outcome), claim=CLAIMS[0],
+                       instance=f"offset={offset}", layer=layer)
+    prediction.observe("offset-1000" if offset == 1000 else case, observe.result(outcome),
+                       claim=CLAIMS[1], instance=f"offset={offset}", layer=layer)
 
 
 @pytest.mark.claim(*CLAIMS)
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_offset_maps_only_at_page_multiples(probe, prediction, sized_file, offset):
     outcome = probe(map_file, sized_file(4 * PAGE_SIZE), PAGE_SIZE, offset=offset)
-    _record(prediction, offset, outcome, "libc")  # before the spec assertions that may stop us
+    _observe(prediction, offset, outcome, "libc")  # before the spec assertions that may stop us
     if offset % PAGE_SIZE == 0:
         assert outcome.ok, outcome
     else:
@@ -49,7 +50,7 @@ def test_offset_maps_only_at_page_multiples(probe, prediction, sized_file, offse
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_pymmap_offset_maps_only_at_page_multiples(probe, prediction, sized_file, offset):
     outcome = probe(pymmap_file, sized_file(4 * PAGE_SIZE), PAGE_SIZE, offset=offset)
-    _record(prediction, offset, outcome, "pymmap")
+    _observe(prediction, offset, outcome, "pymmap")
     if offset % PAGE_SIZE == 0:
         assert outcome.ok and outcome.value == {"length": PAGE_SIZE}, outcome
     else:
@@ -83,18 +84,18 @@ def test_offset_selects_file_data_not_address(probe, prediction, sized_file, lay
         handle.write(b"".join(bytes([c]) * PAGE_SIZE for c in PAGES))
     offset = pages * PAGE_SIZE
     outcome = probe(map_at_offset, path, offset, layer=layer)
+    if pages == 0:
+        prediction.observe("offset-0-maps", observe.result(outcome), layer=layer)
+    else:
+        # The probe maps offset 0 first and releases it: an offset that decided the
+        # placement would move the mapping away from where offset 0 went.
+        prediction.observe("nonzero-offset-same-address-as-0",
+                           observe.same(outcome, "address", "offset_0_address"),
+                           layer=layer, instance=f"offset {offset:#x}")
     assert outcome.ok, outcome
     seen = outcome.value
     from_offset = seen["head"] == (bytes([PAGES[pages]]) * 8).hex()
     assert from_offset and seen["address"] % PAGE_SIZE == 0 and seen["address"] != offset, seen
-    evidence = {"address": hex(seen["address"]), "offset": offset, "head": seen["head"],
-                "same_address_as_offset_0": seen["address"] == seen["offset_0_address"]}
-    if pages == 0:
-        prediction.record("kernel chooses the address", "kernel chooses the address",
-                          case="offset 0", central=False, **evidence)
-    else:
-        prediction.record("offset places the mapping", "offset selects file data"
-                          if from_offset else "other", case=f"offset {offset:#x}", **evidence)
 
 
 ANONYMOUS_OFFSET = "unp-shm.anonymous-offset-ignored"
@@ -105,11 +106,10 @@ ANONYMOUS_OFFSET = "unp-shm.anonymous-offset-ignored"
 @pytest.mark.parametrize("offset", [0, 1, PAGE_SIZE, 1 << 40])
 def test_anonymous_offset_changes_nothing_if_aligned(probe, prediction, flags, offset):
     outcome = probe(map_with_fd, PAGE_SIZE, flags=flags, offset=offset)
+    prediction.observe("unaligned-offset" if offset % PAGE_SIZE else "aligned-offset",
+                       observe.field(outcome, "zero_filled"),
+                       instance=f"{flags} offset {offset:#x}")
     if offset % PAGE_SIZE:  # checked before the flags are looked at
         assert outcome.errno == "EINVAL", outcome
     else:
         assert outcome.ok and outcome.value["zero_filled"], outcome
-    observed = "maps, zero-filled" if outcome.ok and outcome.value["zero_filled"] else (
-        outcome.errno or "maps with data")
-    prediction.record("maps, zero-filled", observed, case=f"{flags} offset {offset:#x}",
-                      central=offset % PAGE_SIZE == 0, errno=outcome.errno)

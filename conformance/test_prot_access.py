@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.protections import (
     MARK,
@@ -37,13 +38,13 @@ def _file_after(outcome) -> str:
 def test_store_into_read_only_mapping_faults(probe, prediction, sized_file):
     path = sized_file(PAGE_SIZE, fill=ORIGINAL)
     outcome = probe(store_and_read, path, "PROT_READ", "MAP_SHARED")
+    prediction.observe("store-through-prot-read", observe.result(outcome))
+    prediction.observe("file-changed-after-store", observe.note(outcome, "file_changed"))
     assert outcome.signal == "SIGSEGV" and outcome.si_code in ("SEGV_ACCERR", None), outcome
     assert outcome.fault_offset in (0, None) and "stored" not in outcome.notes, outcome
     with open(path, "rb") as handle:
         in_file = handle.read(1)
     assert in_file == ORIGINAL, in_file
-    prediction.record("store reaches the file", f"{outcome.signal}, file unchanged",
-                      case="store into MAP_SHARED PROT_READ", si_code=outcome.si_code)
 
 
 @pytest.mark.claim("memmap-ipc.prot-read-changes-synced", "memmap-ipc.prot-write-changes-synced")
@@ -52,15 +53,15 @@ def test_store_into_read_only_mapping_faults(probe, prediction, sized_file):
 def test_pymmap_store_by_access(probe, prediction, sized_file, access):
     outcome = probe(pymmap_store, sized_file(PAGE_SIZE, fill=ORIGINAL), access)
     if access == "ACCESS_READ":
+        prediction.observe("store-through-prot-read", observe.result(outcome),
+                           claim="memmap-ipc.prot-read-changes-synced", instance="ACCESS_READ")
         assert outcome.exception == "TypeError", outcome
-        prediction.record("store reaches the file", "TypeError", case="mmap.ACCESS_READ store",
-                          claim="memmap-ipc.prot-read-changes-synced", message=outcome.message)
         return
+    case = "shared-mapping-store" if access == "ACCESS_WRITE" else "private-mapping-store"
+    prediction.observe(case, observe.field(outcome, "file_changed"),
+                       claim="memmap-ipc.prot-write-changes-synced", instance=access)
     changed = outcome.value["file"] == bytes([MARK]).hex()
     assert outcome.value["read_back"] == MARK and changed == (access == "ACCESS_WRITE"), outcome
-    prediction.record("file changed", "file changed" if changed else "file unchanged",
-                      case=f"mmap.{access} store", claim="memmap-ipc.prot-write-changes-synced",
-                      central=access == "ACCESS_WRITE")
 
 
 WRITE_CLAIMS = ("memmap-ipc.prot-write-changes-synced", "webserver-mmap.write-only-prot-fails",
@@ -77,24 +78,24 @@ def test_store_through_writable_mapping(probe, prediction, sized_file, prot, fla
     anonymous = "MAP_ANONYMOUS" in flags
     outcome = probe(store_and_read, None if anonymous else sized_file(PAGE_SIZE, fill=ORIGINAL),
                     prot, flags)
+    instance = f"{prot} {flags}"
+    if not anonymous:
+        case = "shared-mapping-store" if flags == "MAP_SHARED" else "private-mapping-store"
+        prediction.observe(case, observe.note(outcome, "file_changed"), claim=WRITE_CLAIMS[0],
+                           instance=instance)
+    if prot == "PROT_WRITE":
+        mapped = observe.classify(observe.note(outcome, "mapped"), {True: "maps"})
+        prediction.observe("anonymous" if anonymous else "file", mapped, claim=WRITE_CLAIMS[1],
+                           instance=instance)
+        prediction.observe("shared" if flags == "MAP_SHARED" else "private",
+                           observe.field(outcome, "usable"), claim=WRITE_CLAIMS[2],
+                           instance=instance)
     assert outcome.notes.get("stored") is True, outcome  # the mapping took the store
     if not anonymous:  # only a shared mapping carries it to the file
         expected = "changed" if flags == "MAP_SHARED" else "unchanged"
         assert _file_after(outcome) == expected, outcome
     if X86:  # mmap(2) NOTES: on x86 PROT_WRITE implies PROT_READ
         assert outcome.ok and outcome.value["read_back"] == MARK, outcome
-    usable = "usable" if outcome.ok and outcome.value["read_back"] == MARK else "unusable"
-    case = f"{prot} {flags}"
-    if not anonymous:
-        prediction.record("file changed", f"file {_file_after(outcome)}", case=case,
-                          claim=WRITE_CLAIMS[0], central=flags == "MAP_SHARED",
-                          file=outcome.notes.get("file"))
-    if prot == "PROT_WRITE":
-        prediction.record("MAP_FAILED", "maps" if outcome.notes.get("mapped") else "MAP_FAILED",
-                          case=case, claim=WRITE_CLAIMS[1], central=not anonymous)
-        prediction.record("unusable", usable, case=f"store and load, {case}",
-                          claim=WRITE_CLAIMS[2], central=flags == "MAP_SHARED",
-                          signal=outcome.signal, si_code=outcome.si_code)
 
 
 EXEC = "memmap-ipc.prot-exec-executable"
@@ -112,6 +113,10 @@ def test_code_runs_only_with_prot_exec(probe, prediction, sized_file, where, pro
     noexec = on_noexec_mount(path)
     outcome = probe(call_code, path, prot)
     executable = "PROT_EXEC" in prot
+    case = ("exec-on-dev-shm" if where == "/dev/shm" else
+            "exec-on-scratch" if executable else "no-exec-on-scratch")
+    prediction.observe(case, observe.result(outcome),
+                       instance=f"{prot} on {where}" + (" (noexec)" if noexec else ""))
     if executable and noexec:
         assert outcome.errno == "EPERM", outcome
     elif executable:
@@ -119,12 +124,6 @@ def test_code_runs_only_with_prot_exec(probe, prediction, sized_file, where, pro
     else:
         assert outcome.signal == "SIGSEGV" and outcome.si_code in ("SEGV_ACCERR", None), outcome
         assert outcome.fault_offset in (0, None), outcome
-    observed = ("callable" if outcome.ok and outcome.value == 42 else
-                "not callable" if outcome.signal else outcome.errno or outcome.exception)
-    prediction.record("callable" if executable else "not callable", observed,
-                      case=f"call into {prot} on {where}" + (" (noexec)" if noexec else ""),
-                      central=where == "tempdir" and not noexec, signal=outcome.signal,
-                      si_code=outcome.si_code)
 
 
 NONE_CLAIMS = ("memmap-ipc.prot-none-no-access", "mmap-notes.prot-none-inaccessible")
@@ -137,12 +136,10 @@ def test_prot_none_faults_on_every_access(probe, prediction, sized_file, backing
     path = sized_file(PAGE_SIZE, fill=ORIGINAL) if backing == "file" else None
     outcome = probe(touch_prot_none, path, access)
     if access == "reopen":  # mprotect(PROT_READ) opens the reserved range later
+        # The documents predict nothing of it: the probe's outcome is the evidence.
         assert outcome.ok and outcome.value == (ORIGINAL[0] if path else 0), outcome
-        prediction.record(None, "readable after mprotect(PROT_READ)", case=f"{backing} reopen",
-                          claim=NONE_CLAIMS[0])
         return
+    for claim in NONE_CLAIMS:
+        prediction.observe(access, observe.result(outcome), claim=claim, instance=backing)
     assert outcome.signal == "SIGSEGV" and outcome.si_code in ("SEGV_ACCERR", None), outcome
     assert outcome.fault_offset in (0, None), outcome
-    for claim in NONE_CLAIMS:
-        prediction.record("SIGSEGV", outcome.signal or "no fault", case=f"{backing} {access}",
-                          claim=claim, si_code=outcome.si_code)

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.mapping import map_file
 from helpers.probes.protections import on_noexec_mount, pymmap_access
@@ -50,40 +51,38 @@ def agrees(mode: str, prot: str) -> bool:
             "O_RDWR": wants_read and wants_write}[mode]
 
 
-def _compatible(mode: str, prot: str) -> bool | None:
+def _compatible(mode: str, prot: str) -> str | None:
     """Return the webserver document's table: PROT_READ needs a readable fd, RW needs O_RDWR."""
     if prot == "PROT_READ":
-        return mode in ("O_RDONLY", "O_RDWR")
-    return mode == "O_RDWR" if prot == RW else None
+        ok = mode in ("O_RDONLY", "O_RDWR")
+    elif prot == RW:
+        ok = mode == "O_RDWR"
+    else:
+        return None
+    return "compatible" if ok else "incompatible"
 
 
-#: Per claim: (predicted outcome or None for a case it says nothing of, central?, word for
-#: a failure).  Each document assumes a shared mapping, so MAP_PRIVATE cases are side cases.
-Predictor = tuple[Callable[[str, str, str], str | None], Callable[[str, str, str], bool], str]
-PREDICTORS: dict[str, Predictor] = {
-    "memmap-ipc.fd-mode-matches-prot": (
-        lambda mode, prot, flags: "maps" if agrees(mode, prot) else "fails",
-        lambda mode, prot, flags: flags == "MAP_SHARED" and prot == RW, "fails"),
-    "webserver-mmap.rdonly-open-write-prot-fails": (
-        lambda mode, prot, flags: "MAP_FAILED" if mode == "O_RDONLY" and prot == RW else None,
-        lambda mode, prot, flags: flags == "MAP_SHARED", "MAP_FAILED"),
-    "webserver-mmap.open-mode-compatible-with-prot": (
-        lambda mode, prot, flags: {True: "maps", False: "fails", None: None}[
-            _compatible(mode, prot)],
-        lambda mode, prot, flags: flags == "MAP_SHARED", "fails"),
-    "webserver-mmap.rw-prot-needs-rdwr-fd": (
-        lambda mode, prot, flags: "MAP_FAILED" if prot == RW and mode != "O_RDWR" else None,
-        lambda mode, prot, flags: flags == "MAP_SHARED", "MAP_FAILED"),
+#: Per claim: the case a (mode, prot) pairing is, without its flags (None: the claim says
+#: nothing of it).  The case id is prefixed with ``shared-`` or ``private-``: each document
+#: assumes a shared mapping, so the catalogue makes the MAP_PRIVATE cases side cases.
+PREDICTORS: dict[str, Callable[[str, str], str | None]] = {
+    "memmap-ipc.fd-mode-matches-prot":
+        lambda mode, prot: "mode-equals-prot" if agrees(mode, prot) else "mode-differs-from-prot",
+    "webserver-mmap.rdonly-open-write-prot-fails":
+        lambda mode, prot: "rdonly-rw" if mode == "O_RDONLY" and prot == RW else None,
+    "webserver-mmap.open-mode-compatible-with-prot": _compatible,
+    "webserver-mmap.rw-prot-needs-rdwr-fd":
+        lambda mode, prot: "rw-without-rdwr" if prot == RW and mode != "O_RDWR" else None,
 }
 
 
-def _record(prediction, outcome, mode: str, prot: str, flags: str, label: str) -> None:
-    for claim, (predict, central, failed) in PREDICTORS.items():
-        predicted = predict(mode, prot, flags)
-        if predicted is not None:
-            prediction.record(predicted, "maps" if outcome.ok else failed, case=label,
-                              claim=claim, central=central(mode, prot, flags),
-                              errno=outcome.errno)
+def _observe(prediction, outcome, mode: str, prot: str, flags: str, label: str) -> None:
+    """Observe whether mmap succeeded, for every claim that predicts this pairing."""
+    kind = flags.removeprefix("MAP_").lower()
+    for claim, case in PREDICTORS.items():
+        if (stem := case(mode, prot)) is not None:
+            prediction.observe(f"{kind}-{stem}", observe.succeeded(outcome), claim=claim,
+                               instance=label)
 
 
 @pytest.mark.claim(*PREDICTORS)
@@ -91,9 +90,9 @@ def _record(prediction, outcome, mode: str, prot: str, flags: str, label: str) -
 def test_prot_against_open_mode(probe, prediction, sized_file, mode, prot, flags):
     path = sized_file(PAGE_SIZE)
     outcome = probe(map_file, path, PAGE_SIZE, mode=mode, prot=prot, flags=flags)
+    _observe(prediction, outcome, mode, prot, flags, f"{mode} + {prot} + {flags}")
     observed = "maps" if outcome.ok else outcome.errno
     assert observed == spec(mode, prot, flags, noexec=on_noexec_mount(path)), outcome
-    _record(prediction, outcome, mode, prot, flags, f"{mode} + {prot} + {flags}")
 
 
 @pytest.mark.claim(*PREDICTORS)
@@ -101,9 +100,9 @@ def test_prot_against_open_mode(probe, prediction, sized_file, mode, prot, flags
 @pytest.mark.parametrize(("mode", "access"), list(itertools.product(MODES, ACCESS)))
 def test_pymmap_access_against_open_mode(probe, prediction, sized_file, mode, access):
     outcome = probe(pymmap_access, sized_file(PAGE_SIZE), mode, access)
+    _observe(prediction, outcome, mode, *ACCESS[access], f"{mode} + mmap.{access}")
     observed = "maps" if outcome.ok else outcome.errno
     assert observed == spec(mode, *ACCESS[access]), outcome
-    _record(prediction, outcome, mode, *ACCESS[access], f"{mode} + mmap.{access}")
 
 
 PROT_BITS = ("PROT_READ", "PROT_WRITE", "PROT_EXEC")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.sharing import (
     byte_correspondence,
@@ -29,46 +30,47 @@ from helpers.probes.sharing import (
 )
 
 COW_CLAIMS = ("webserver-mmap.map-private-copy-on-write", "unp-shm.map-private-copy-on-write")
+NEW_FILE = "webserver-mmap.map-private-creates-new-file"
 ORIGINAL, WRITTEN = b"original", b"PRIVATE!"
 
 
-@pytest.mark.claim(*COW_CLAIMS, "webserver-mmap.map-private-creates-new-file")
+def _unchanged(outcome, key: str) -> observe.Observation:
+    """Observe whether field ``key`` still holds the bytes the probe read before its store."""
+    return observe.same(outcome, key, "original")
+
+
+@pytest.mark.claim(*COW_CLAIMS, NEW_FILE)
 def test_private_write_stays_private(probe, prediction, sized_file):
     outcome = probe(private_write, sized_file(PAGE_SIZE, fill=ORIGINAL), WRITTEN)
+    for claim in COW_CLAIMS:
+        prediction.observe("file-unchanged", _unchanged(outcome, "file"), claim=claim)
+        prediction.observe("shared-mapping-unchanged", _unchanged(outcome, "shared"),
+                           claim=claim)
+        prediction.observe("other-process-unchanged", _unchanged(outcome, "other_process"),
+                           claim=claim)
+    prediction.observe("new-file-appears", observe.field(outcome, "new_file_count"),
+                       claim=NEW_FILE)
+    prediction.observe("file-unchanged", _unchanged(outcome, "file"), claim=NEW_FILE)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["private"] == WRITTEN.hex(), seen
     assert seen["file"] == seen["shared"] == seen["other_process"] == ORIGINAL.hex(), seen
     assert seen["new_files"] == [], seen
-    for claim in COW_CLAIMS:
-        prediction.record("file unchanged", "file unchanged" if seen["file"] == ORIGINAL.hex()
-                          else "file changed", case="file after a private write", claim=claim)
-        prediction.record("not visible", "not visible" if seen["shared"] == ORIGINAL.hex()
-                          else "visible", case="a MAP_SHARED mapping of the file", claim=claim)
-        prediction.record("not visible", "not visible" if seen["other_process"] == ORIGINAL.hex()
-                          else "visible", case="another process mapping the file", claim=claim)
-    prediction.record("a new file appears", "a new file appears" if seen["new_files"]
-                      else "no new file", case="directory after a private write",
-                      claim="webserver-mmap.map-private-creates-new-file",
-                      new_files=seen["new_files"])
-    prediction.record("original file untouched", "original file untouched"
-                      if seen["file"] == ORIGINAL.hex() else "original changed",
-                      case="the original file", claim="webserver-mmap.map-private-creates-new-file",
-                      central=False)
 
 
-@pytest.mark.claim(*COW_CLAIMS, "webserver-mmap.map-private-creates-new-file")
+@pytest.mark.claim(*COW_CLAIMS, NEW_FILE)
 @pytest.mark.layer("pymmap")
 def test_pymmap_access_copy_stays_private(probe, prediction, sized_file):
     outcome = probe(pymmap_private_write, sized_file(PAGE_SIZE, fill=ORIGINAL), WRITTEN)
-    assert outcome.ok, outcome
-    assert outcome.value == {"private": WRITTEN.hex(), "file": ORIGINAL.hex(),
-                             "new_files": []}, outcome
     for claim in COW_CLAIMS:
-        prediction.record("file unchanged", "file unchanged", case="mmap.ACCESS_COPY write",
-                          claim=claim)
-    prediction.record("a new file appears", "no new file", case="directory after an "
-                      "mmap.ACCESS_COPY write", claim="webserver-mmap.map-private-creates-new-file")
+        prediction.observe("file-unchanged", _unchanged(outcome, "file"), claim=claim,
+                           instance="mmap.ACCESS_COPY")
+    prediction.observe("new-file-appears", observe.field(outcome, "new_file_count"),
+                       claim=NEW_FILE, instance="mmap.ACCESS_COPY")
+    assert outcome.ok, outcome
+    assert outcome.value == {"original": ORIGINAL.hex(), "private": WRITTEN.hex(),
+                             "file": ORIGINAL.hex(), "new_files": [],
+                             "new_file_count": 0}, outcome
 
 
 # --- MAP_SHARED between unrelated processes ------------------------------------------------
@@ -78,9 +80,16 @@ LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
 #: machine can take longer than the runner's default 5 s without anything being wrong.
 SLOW = 15.0
 TOKEN, ANSWER = b"shared-token", b"answer"
-#: The observations of ``store_seen_elsewhere`` each claim predicts to show the store.
+#: Per observation of ``store_seen_elsewhere``: the case id, the field read and the
+#: field of what was stored there.
+SEEN = {"peer_shared": ("unrelated-process-sees-store", "token"),
+        "here_reads_answer": ("sees-unrelated-process-store", "answer"),
+        "new_descriptor": ("file-read-sees-store", "token"),
+        # Unspecified by POSIX: a private mapping's untouched page (Linux: shows the store).
+        "peer_private_untouched": ("unrelated-private-page-sees-store", "token")}
+#: The observations each claim predicts to show the store.
 VISIBLE = {
-    "memmap-ipc.shared-change-visible-to-others": ("peer_shared",),
+    "memmap-ipc.shared-change-visible-to-others": ("peer_shared", "peer_private_untouched"),
     "webserver-mmap.related-or-unrelated-ipc": ("peer_shared", "here_reads_answer"),
     "mmap-notes.mmap-unrelated-processes": ("peer_shared", "here_reads_answer"),
     "unp-shm.map-shared-visible-and-written": ("peer_shared", "new_descriptor"),
@@ -88,9 +97,6 @@ VISIBLE = {
     "mmap-notes.map-shared-reflected-in-file": ("peer_shared", "new_descriptor"),
     "webserver-mmap.shared-changes-reach-file": ("new_descriptor",),
 }
-CASES = {"peer_shared": "unrelated process's MAP_SHARED mapping, after our store",
-         "here_reads_answer": "our mapping, after the unrelated process's store",
-         "new_descriptor": "pread from a new descriptor after our store, no msync"}
 
 
 @pytest.mark.claim(*VISIBLE)
@@ -98,24 +104,16 @@ CASES = {"peer_shared": "unrelated process's MAP_SHARED mapping, after our store
 def test_shared_store_is_seen_by_unrelated_process_and_file(probe, prediction, sized_file, layer):
     outcome = probe(store_seen_elsewhere, sized_file(2 * PAGE_SIZE, fill=b"."), layer,
                     TOKEN, ANSWER, timeout=SLOW)
+    for claim, keys in VISIBLE.items():
+        for key in keys:
+            case, stored = SEEN[key]
+            prediction.observe(case, observe.same(outcome, key, stored),
+                               claim=claim, layer=layer)
     assert outcome.ok, outcome
     seen = outcome.value
     expected = {"peer_shared": TOKEN.hex(), "here_reads_answer": ANSWER.hex(),
                 "new_descriptor": TOKEN.hex()}
     assert {key: seen[key] for key in expected} == expected, seen
-    for claim, keys in VISIBLE.items():
-        for key in keys:
-            prediction.record("visible", "visible" if seen[key] == expected[key] else "not seen",
-                              case=CASES[key], claim=claim, layer=layer)
-    # Unspecified by POSIX: a private mapping's untouched page (Linux: shows the store).
-    prediction.record(None, "visible" if seen["peer_private_untouched"] == TOKEN.hex()
-                      else "not seen", case="unrelated process's untouched MAP_PRIVATE page",
-                      claim="memmap-ipc.shared-change-visible-to-others", layer=layer)
-    # The file's page cache has the store at once; the storage only after msync (or writeback).
-    prediction.record(None, f"{seen['dirty_kb_after_store']} kB dirty after the store, "
-                      f"{seen['dirty_kb_after_msync']} kB after msync(MS_SYNC)",
-                      case="dirty pages of the mapping", layer=layer,
-                      claim="webserver-mmap.shared-changes-reach-file")
 
 
 PAIRING_CLAIMS = ("memmap-ipc.ipc-needs-map-shared", "webserver-mmap.map-shared-required-for-ipc")
@@ -126,21 +124,22 @@ PAIRING_CLAIMS = ("memmap-ipc.ipc-needs-map-shared", "webserver-mmap.map-shared-
 def test_only_a_shared_writer_delivers(probe, prediction, sized_file, layer):
     outcome = probe(flag_pairings, sized_file(4 * PAGE_SIZE, fill=b"."), layer, TOKEN,
                     timeout=SLOW)
+    pairings = [f"{w}/{r}" for w in ("MAP_SHARED", "MAP_PRIVATE")
+                for r in ("MAP_SHARED", "MAP_PRIVATE")]
+    for pairing in pairings:
+        writer, reader = (flags.removeprefix("MAP_").lower() for flags in pairing.split("/"))
+        delivered = observe.same(outcome, ("seen", pairing), "token")
+        for claim in PAIRING_CLAIMS:
+            prediction.observe(f"{writer}-writer-{reader}-reader", delivered, claim=claim,
+                               layer=layer)
     assert outcome.ok, outcome
-    for pairing, seen in outcome.value.items():
+    for pairing in pairings:
         writer, reader = pairing.split("/")
-        delivered = seen == TOKEN.hex()
+        delivered = outcome.value["seen"][pairing] == TOKEN.hex()
         if writer == "MAP_PRIVATE":  # mmap(2): private stores are never carried through
             assert not delivered, outcome
         elif reader == "MAP_SHARED":
             assert delivered, outcome
-        both = writer == reader == "MAP_SHARED"
-        for claim in PAIRING_CLAIMS:
-            # A private reader seeing the store is unspecified by POSIX: a side case.
-            prediction.record("delivers" if both else "not delivered",
-                              "delivers" if delivered else "not delivered",
-                              case=f"writer {writer}, reader {reader}", claim=claim,
-                              central=writer == "MAP_PRIVATE" or both, layer=layer)
 
 
 @pytest.mark.claim("memmap-ipc.ipc-needs-read-write")
@@ -148,27 +147,29 @@ def test_only_a_shared_writer_delivers(probe, prediction, sized_file, layer):
 def test_read_only_receiver_sees_the_store(probe, prediction, sized_file, layer):
     outcome = probe(read_only_receiver, sized_file(PAGE_SIZE, fill=b"."), layer, TOKEN,
                     timeout=SLOW)
+    prediction.observe("read-only-receiver-gets-store", observe.same(outcome, "after", "token"),
+                       layer=layer)
     assert outcome.ok, outcome
     assert outcome.value["after"] == TOKEN.hex(), outcome
-    prediction.record("cannot receive", "receives" if outcome.value["after"] == TOKEN.hex()
-                      else "cannot receive", case="receiver: O_RDONLY, PROT_READ, MAP_SHARED",
-                      layer=layer, spun_ns=outcome.value["spun_ns"])
 
 
 @pytest.mark.claim("webserver-mmap.change-visible-to-other-process")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_store_shows_in_other_process_without_msync(probe, prediction, sized_file, layer):
     outcome = probe(visibility_latency, sized_file(PAGE_SIZE), layer, 20, timeout=SLOW)
+    # The measured time from the store to the spinning reader seeing it, not a word for it.
+    prediction.observe("median-ns-until-seen", observe.field(outcome, "median_ns"), layer=layer)
     # Each round raises TimeoutError unless the value shows within its deadline.
     assert outcome.ok and len(outcome.value["spun_ns"]) == 20, outcome
-    spun = sorted(outcome.value["spun_ns"])
-    prediction.record("visible as soon as stored", "visible as soon as stored",
-                      case="20 stores, an unrelated process spinning on each", layer=layer,
-                      median_ns=spun[len(spun) // 2], max_ns=spun[-1])
 
 
 PRIVATE_CLAIMS = ("memmap-ipc.map-private-isolated", "go-mmap.map-private-cow",
                   "mmap-notes.map-private-not-reflected")
+#: Per view of the private store in ``private_store_isolated``: its case id.
+OTHERS = {"forked_child": "forked-child-unchanged",
+          "unrelated_process": "unrelated-process-unchanged",
+          "file_before_msync": "file-unchanged-before-msync",
+          "file_after_msync_munmap": "file-unchanged-after-munmap"}
 
 
 @pytest.mark.claim(*PRIVATE_CLAIMS)
@@ -176,41 +177,41 @@ PRIVATE_CLAIMS = ("memmap-ipc.map-private-isolated", "go-mmap.map-private-cow",
 def test_private_store_reaches_no_one(probe, prediction, sized_file, layer):
     outcome = probe(private_store_isolated, sized_file(2 * PAGE_SIZE, fill=b"."), layer, TOKEN,
                     timeout=SLOW)
+    for key, case in OTHERS.items():
+        prediction.observe(case, _unchanged(outcome, key), layer=layer,
+                           claim="memmap-ipc.map-private-isolated")
+    for claim in PRIVATE_CLAIMS[1:]:
+        prediction.observe("file-unchanged-after-munmap",
+                           _unchanged(outcome, "file_after_msync_munmap"), claim=claim,
+                           layer=layer)
+    # Unspecified by POSIX: a page this mapping has not written follows the file (Linux: it does).
+    prediction.observe("untouched-page-follows-file", observe.same(
+        outcome, "untouched_page_after_outside_store", "outside_token"), layer=layer,
+        claim="memmap-ipc.map-private-isolated")
     assert outcome.ok and outcome.value["child_status"] == "exit 0", outcome
     seen, original = outcome.value, outcome.value["original"]
     assert seen["here"] == TOKEN.hex(), seen
-    others = ("forked_child", "unrelated_process", "file_before_msync", "file_after_msync_munmap")
-    assert all(seen[key] == original for key in others), seen
-    for key in others:
-        observed = "unchanged" if seen[key] == original else "changed"
-        prediction.record("unchanged", observed, case=key.replace("_", " "), layer=layer,
-                          claim="memmap-ipc.map-private-isolated")
-    for claim in PRIVATE_CLAIMS[1:]:
-        prediction.record("file unchanged", "file unchanged" if seen["file_after_msync_munmap"]
-                          == original else "file changed", case="file after msync and munmap",
-                          claim=claim, layer=layer)
-    # Unspecified by POSIX: a page this mapping has not written follows the file (Linux: it does).
-    prediction.record(None, "follows the file" if seen["untouched_page_after_outside_store"]
-                      == seen["outside_token"] else "keeps the old bytes", layer=layer,
-                      case="untouched private page after another process stores into the file",
-                      claim="memmap-ipc.map-private-isolated")
+    assert all(seen[key] == original for key in OTHERS), seen
 
 
 # --- the mapping and the file, byte for byte -------------------------------------------------
 
+POSITIONS = [0, 1, PAGE_SIZE - 1, PAGE_SIZE, 2 * PAGE_SIZE - 1]
+
+
 @pytest.mark.claim("go-mmap.file-read-write-via-memory")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_mapping_byte_is_file_byte_at_offset(probe, prediction, sized_file, layer):
-    positions = [0, 1, PAGE_SIZE - 1, PAGE_SIZE, 2 * PAGE_SIZE - 1]
     outcome = probe(byte_correspondence, sized_file(4 * PAGE_SIZE), layer, 2 * PAGE_SIZE,
-                    positions)
+                    POSITIONS)
+    for row, i in enumerate(POSITIONS):
+        for direction in ("pwrite_then_load", "store_then_pread"):
+            prediction.observe(direction.replace("_", "-"),
+                               observe.field(outcome, row, direction), layer=layer,
+                               instance=f"mapping byte {i} = file byte {2 * PAGE_SIZE + i}")
     assert outcome.ok, outcome
     for row in outcome.value:
         assert row["pwrite_then_load"] and row["store_then_pread"], row
-        for direction in ("pwrite_then_load", "store_then_pread"):
-            prediction.record("same byte", "same byte" if row[direction] else "differs",
-                              case=f"{direction.replace('_', ' ')}, mapping byte {row['i']} "
-                              f"= file byte {2 * PAGE_SIZE + row['i']}", layer=layer)
 
 
 @pytest.mark.claim("memmap-ipc.partial-file-mapping")
@@ -218,10 +219,9 @@ def test_mapping_byte_is_file_byte_at_offset(probe, prediction, sized_file, laye
 def test_part_of_a_file_can_be_mapped(probe, prediction, sized_file, layer):
     path = sized_file(16 * PAGE_SIZE, fill=bytes(range(1, 256)))
     outcome = probe(partial_mapping, path, layer, 3, 3)
+    prediction.observe("range-bytes-equal", observe.field(outcome, "equal"), layer=layer,
+                       instance="pages 3 to 5 of a 16-page file")
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["equal"] and seen["region_path_is_file"], seen
     assert (seen["region_bytes"], seen["region_offset"]) == (3 * PAGE_SIZE, 3 * PAGE_SIZE), seen
-    prediction.record("exactly the range's bytes", "exactly the range's bytes" if seen["equal"]
-                      else "other bytes", case="pages 3 to 5 of a 16-page file", layer=layer,
-                      maps_size=seen["region_bytes"], maps_offset=seen["region_offset"])

@@ -226,6 +226,20 @@ def compare(left: Observation, right: Observation) -> Observation:
     return _make(equal, "compare", evidence)
 
 
+def same(outcome: Outcome, left: Any, right: Any) -> Observation:
+    """Return True when two fields of one outcome are equal (the bytes stored and read back).
+
+    ``left`` and ``right`` are keys of ``outcome.value``, or tuples of keys
+    for nested fields.  A probe that did not return is observed as how it
+    ended: its two missing fields would otherwise both read ``"SIGBUS"`` and
+    compare equal.
+    """
+    if not outcome.ok:
+        return result(outcome)
+    paths = [path if isinstance(path, tuple) else (path,) for path in (left, right)]
+    return compare(field(outcome, *paths[0]), field(outcome, *paths[1]))
+
+
 def happened(outcomes: Iterable[Outcome], *path: Any) -> Observation:
     """Return True when the field at ``path`` is truthy in at least one returned outcome.
 

@@ -1,4 +1,4 @@
-"""Assemble the report (a JSON-able dict following ``report-1.schema.json``) from a run.
+"""Assemble the report (a JSON-able dict following ``report-2.schema.json``) from a run.
 
 The report is built once, as data, and every format is rendered from that
 data: the Markdown and HTML can then never disagree with the JSON, and
@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from helpers.catalogue import LAYERS, Catalogue, Entry
+from helpers.catalogue import KINDS, LAYERS, Catalogue, Entry
+from reports import facts as facts_
 from reports import platforms as platforms_
 from reports import sections
 from reports.evidence import check_lines, probe_summary
@@ -39,51 +40,62 @@ def _layers(entry: Entry, checks: Iterable[Check]) -> list[str]:
     return [layer for layer in LAYERS if layer in seen] + sorted(seen - set(LAYERS))
 
 
-def _result(entry: Entry, platform: str, checks: Sequence[Check]) -> dict[str, Any]:
+def rerun_command(entry_id: str) -> str:
+    """Return the command that reruns the checks of one entry."""
+    return f"python -m pytest conformance --mmapcheck-claim {entry_id}"
+
+
+def _result(entry: Entry, platform: str, checks: Sequence[Check],
+            facts: Mapping[str, Any]) -> dict[str, Any]:
     mine = [check for check in checks if entry.id in check.claims]
-    overall = judge(entry, mine)
+    overall = judge(entry, mine, facts=facts)
     layers = {}
     if any(check.layer or any(c.layer for c in check.cases) for check in mine):
         for layer in _layers(entry, mine):
-            judged = judge(entry, mine, layer)
-            cases = [c for check in mine for c in check.cases_of(entry.id)
-                     if check.layer_of(c) == layer and c.matched is not None]
+            judged = judge(entry, mine, layer, facts)
+            cases = [c for c in judged.cases if c.matched is not None]
             layers[layer] = {
                 "verdict": judged.verdict.value,
                 "reason": judged.reason,
                 "cases": len(cases),
                 "matched": sum(1 for c in cases if c.matched),
+                "holds": judged.holds,
             }
-    evidence = [line for check in mine for line in check_lines(check, entry.id)]
+    lines: dict[str, list[str]] = defaultdict(list)
+    for case in overall.cases:
+        lines[case.check].append(case.line())
+    evidence = [line for check in mine
+                for line in check_lines(check, entry.id, lines.get(check.nodeid, []))]
     if len(evidence) > MAX_EVIDENCE:
         evidence = [*evidence[:MAX_EVIDENCE], f"and {len(evidence) - MAX_EVIDENCE} more lines"]
     return {
         "platform": platform,
         "verdict": overall.verdict.value,
         "reason": overall.reason,
+        "holds": overall.holds,
+        "conditions": [dict(c) for c in overall.conditions],
+        "facts": dict(overall.facts) if overall.facts is not None else None,
         "layers": layers,
         "checks": list(dict.fromkeys(check.nodeid for check in mine)),
-        "cases": [
-            {
-                "check": check.nodeid,
-                "case": case.case,
-                "layer": check.layer_of(case),
-                "predicted": case.predicted,
-                "observed": case.observed,
-                "matched": case.matched,
-                "central": case.central,
-                "evidence": case.evidence,
-            }
-            for check in mine
-            for case in check.cases_of(entry.id)
-        ],
+        "cases": [case.as_data() for case in overall.cases],
         "evidence": evidence,
     }
 
 
-def _entry(entry: Entry, catalogue: Catalogue,
-           by_platform: Mapping[str, list[Check]]) -> dict[str, Any]:
+def _across(results: Sequence[Mapping[str, Any]],
+            platform_facts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Return the verdict across platforms when they disagree (confirmed here, refuted there)."""
+    if len(results) < 2:
+        return None
+    return facts_.across([(r["verdict"], platform_facts[r["platform"]], r["platform"])
+                          for r in results])
+
+
+def _entry(entry: Entry, catalogue: Catalogue, by_platform: Mapping[str, list[Check]],
+           platform_facts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     document = catalogue.documents.get(entry.document) if entry.document else None
+    results = [_result(entry, pid, checks, platform_facts[pid])
+               for pid, checks in by_platform.items()]
     return {
         "id": entry.id,
         "kind": entry.kind,
@@ -95,13 +107,18 @@ def _entry(entry: Entry, catalogue: Catalogue,
         "rule": entry.rule,
         "references": list(entry.references),
         "prediction": entry.prediction,
+        "quote": entry.quote,
         "conditions": list(entry.conditions),
         "needs": list(entry.needs),
         "layers": list(entry.layers),
         "method": entry.method,
         "untestable": entry.untestable,
         "deviations": [dict(d) for d in entry.deviations],
-        "results": [_result(entry, pid, checks) for pid, checks in by_platform.items()],
+        "cases": [{"id": c.id, "predicted": c.predicted, "central": c.central,
+                   "condition": c.condition, "when": c.when} for c in entry.cases],
+        "rerun": rerun_command(entry.id),
+        "results": results,
+        "across": _across(results, platform_facts),
     }
 
 
@@ -129,7 +146,7 @@ def _counts(entries: Sequence[dict[str, Any]], checks: Sequence[dict[str, Any]],
             platform: str | None) -> dict[str, Any]:
     """Return verdict counts per kind and check outcome counts, for one platform or all."""
     verdicts: dict[str, dict[str, int]] = {}
-    for kind in ("claim", "fault", "model"):
+    for kind in KINDS:
         tally = Counter(
             result["verdict"]
             for entry in entries if entry["kind"] == kind
@@ -173,7 +190,9 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
         by_platform[platform["id"]] = []
     for check in raw.checks:
         by_platform[key_to_id[check.platform]].append(check)
-    entries = [_entry(e, catalogue, by_platform) for e in catalogue.entries.values()]
+    platform_facts = {p["id"]: facts_.of(p["fingerprint"]) for p in platforms}
+    entries = [_entry(e, catalogue, by_platform, platform_facts)
+               for e in catalogue.entries.values()]
     checks = [_check(c, key_to_id[c.platform]) for c in raw.checks]
     end = raw.end or {}
     checks_duration = round(sum(c.duration_s for c in raw.checks), 3)
@@ -182,7 +201,7 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
         "duration_s": end.get("duration_s", checks_duration),
         "checks_duration_s": checks_duration,
         "entries": {kind: sum(1 for e in entries if e["kind"] == kind)
-                    for kind in ("claim", "fault", "model")},
+                    for kind in KINDS},
         **_counts(entries, checks, None),
         "by_platform": [{"platform": p["id"], **_counts(entries, checks, p["id"])}
                         for p in platforms],
@@ -227,7 +246,8 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
     }
 
 
-_NOUNS = {"claim": ("claim", "claims"), "fault": ("fault", "faults"),
+_NOUNS = {"claim": ("claim", "claims"), "spec": ("POSIX spec entry", "POSIX spec entries"),
+          "fault": ("fault", "faults"),
           "model": ("model property", "model properties")}
 
 
@@ -247,7 +267,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     for name, counts in rows:
         parts = []
         for kind, (one, many) in _NOUNS.items():
-            total = summary["entries"][kind]
+            total = summary["entries"].get(kind, 0)
             if kind != "claim" and not total:
                 continue
             # Every claim verdict is always named (zeros are news too); fault and

@@ -61,7 +61,8 @@ def _results(report: Mapping[str, Any], platform: str) -> dict[str, Mapping[str,
 
 def case_key(case: Mapping[str, Any]) -> str:
     """Return the comparable reading of a case: check, label, layer, observed, match."""
-    layer = f" ({case['layer']})" if case.get("layer") else ""
+    layer = f"[{case['instance']}]" if case.get("instance") else ""
+    layer += f" ({case['layer']})" if case.get("layer") else ""
     match = {True: "matched", False: "did not match", None: "no prediction"}[case["matched"]]
     return (f"{short_nodeid(case['check'])} {case['case']}{layer}: observed "
             f"{value(case['observed'])} - {match}")

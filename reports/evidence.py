@@ -9,6 +9,7 @@ full data stays in the JSON report).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from helpers.isolate.outcome import Outcome
@@ -78,8 +79,13 @@ def failure_summary(longrepr: str | None) -> str:
     return clip(lines[-1]) if lines else "no details recorded"
 
 
-def check_lines(check: Check, claim: str, *, max_probes: int = 5) -> list[str]:
-    """Return the evidence lines one check gives about ``claim``: status, cases, probes."""
+def check_lines(check: Check, claim: str, cases: Sequence[str] | None = None, *,
+                max_probes: int = 5) -> list[str]:
+    """Return the evidence lines one check gives about ``claim``: status, cases, probes.
+
+    ``cases`` are the check's case lines as the verdict judged them; without
+    them the records' own predictions are shown.
+    """
     name = short_nodeid(check.nodeid)
     lines: list[str] = []
     if check.skip is not None:
@@ -91,7 +97,8 @@ def check_lines(check: Check, claim: str, *, max_probes: int = 5) -> list[str]:
     elif check.outcome == "xfailed":
         reason = check.known_deviation or failure_summary(check.longrepr)
         lines.append(clip(f"{name}: known deviation (expected failure): {reason}"))
-    lines.extend(case_line(check, case) for case in check.cases_of(claim))
+    lines.extend(cases if cases is not None
+                 else [case_line(check, case) for case in check.cases_of(claim)])
     probes = [p for p in check.probes if isinstance(p, dict)]
     lines.extend(f"{name}: probe {probe_summary(p)}" for p in probes[:max_probes])
     if len(probes) > max_probes:

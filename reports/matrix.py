@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from reports import facts as facts_
 from reports import render_html as html_format
 from reports import render_md as md_format
 from reports.verdicts import Verdict
@@ -27,6 +28,7 @@ class Column:
     platform: str
     label: str
     commit: str | None
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Row:
     group: str
     statement: str
     cells: tuple[tuple[str, str] | None, ...]
+    across: str = ""
 
     @property
     def differs(self) -> bool:
@@ -67,7 +70,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
         for platform in report["platforms"]:
             index = len(columns)
             columns.append(Column(name, platform["id"], platform["label"],
-                                  report["run"]["commit"]))
+                                  report["run"]["commit"], facts_.of(platform["fingerprint"])))
             for entry in report["entries"]:
                 row = rows.setdefault(entry["id"], {
                     "kind": entry["kind"], "group": entry["document"] or entry["kind"],
@@ -80,12 +83,21 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
     return Grid(
         columns=tuple(columns),
         rows=tuple(
-            Row(entry_id, row["kind"], row["group"], row["statement"],
-                tuple(row["cells"].get(i) for i in range(len(columns))))
+            Row(entry_id, row["kind"], row["group"], row["statement"], cells,
+                _across(columns, cells))
             for entry_id, row in rows.items()
+            for cells in [tuple(row["cells"].get(i) for i in range(len(columns)))]
         ),
         groups=groups,
     )
+
+
+def _across(columns: Sequence[Column], cells: Sequence[tuple[str, str] | None]) -> str:
+    """Return "qualified: holds where ..., not where ..." when the columns split, else ""."""
+    found = facts_.across([(cell[0], column.facts, str(n))
+                           for n, (column, cell) in enumerate(zip(columns, cells, strict=True),
+                                                              start=1) if cell is not None])
+    return f"qualified: {found['holds']}" if found else ""
 
 
 def _describe(column: Column) -> str:
@@ -107,10 +119,11 @@ def render_md(grid: Grid) -> str:
     body = [
         [md_format.code(row.id), md_format.esc(grid.groups.get(row.group, row.group)),
          *(md_format.verdict(cell[0]) if cell else "" for cell in row.cells),
-         "yes" if row.differs else ""]
+         "yes" if row.differs else "", md_format.esc(row.across)]
         for row in grid.rows
     ]
-    columns = ["entry", "source", *(str(n) for n in range(1, len(grid.columns) + 1)), "differs"]
+    columns = ["entry", "source", *(str(n) for n in range(1, len(grid.columns) + 1)), "differs",
+               "across platforms"]
     lines += md_format.table(columns, body)
     return "\n".join(lines) + "\n"
 
@@ -131,7 +144,7 @@ def render_html(grid: Grid) -> str:
         rows.append(
             f"<tr class=\"{css}\"><td class=\"id\"><code>{escape(row.id)}</code></td>"
             f"<td>{escape(grid.groups.get(row.group, row.group))}</td>"
-            f"<td>{escape(row.statement)}</td>{cells}</tr>"
+            f"<td>{escape(row.statement)}</td>{cells}<td>{escape(row.across)}</td></tr>"
         )
     legend = "".join(
         f"<li>{escape(_describe(c))}<br><small>{escape(_tally(grid, n - 1))}</small></li>"
@@ -143,7 +156,8 @@ def render_html(grid: Grid) -> str:
         "<nav id=\"filters\"><label><input type=\"checkbox\" id=\"f-differs\"> "
         "only entries whose platforms differ</label>"
         "<span id=\"f-count\" class=\"muted\"></span></nav>"
-        f"<table><thead><tr><th>entry</th><th>source</th><th>statement</th>{head}</tr></thead>"
+        f"<table><thead><tr><th>entry</th><th>source</th><th>statement</th>{head}"
+        "<th>across platforms</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     return html_format.page("mmapcheck matrix", body, html_format.asset("matrix.js"))

@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports.evidence import value
 from reports.figures import text
 
 
@@ -81,3 +82,42 @@ def platform_table(platforms: Sequence[Mapping[str, Any]]) -> tuple[list[str], l
         for p in platforms
     )])
     return columns, rows
+
+
+#: Columns of a finding's cases table.
+CASE_COLUMNS = ["case", "layer", "predicted", "observed", "matched", "central", "condition"]
+_FINDINGS = ("refuted", "qualified", "differs", "inconclusive")
+
+
+def findings(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Return the results of ``entry`` that are findings (refuted, qualified, differs, ...)."""
+    return [r for r in entry["results"] if r["verdict"] in _FINDINGS]
+
+
+def case_rows(result: Mapping[str, Any]) -> list[list[str]]:
+    """Return the cases table of one result: one row per observation, as plain text."""
+    rows = []
+    for case in result["cases"]:
+        label = case["case"] + (f"[{case['instance']}]" if case.get("instance") else "")
+        status = case.get("status")
+        observed = (f"{status}: {case.get('reason', '')}" if status in ("unobservable",
+                                                                          "undecided")
+                    else value(case["observed"]))
+        matched = {True: "yes", False: "no", None: "-"}[case["matched"]]
+        condition = case.get("condition") or ""
+        if condition and case.get("explained") is not None:
+            condition += " (explains it here)" if case["explained"] else " (does not hold here)"
+        rows.append([label, text(case["layer"]), value(case["predicted"]), observed, matched,
+                     "yes" if case["central"] else "side", condition])
+    return rows
+
+
+def finding_lines(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return (name, text) lines of a finding: why, holds where, conditions, facts."""
+    lines = [("why", result["reason"])]
+    if result.get("holds"):
+        lines.append(("holds", result["holds"]))
+    if result.get("facts"):
+        lines.append(("platform facts", ", ".join(
+            f"{k}={text(v)}" for k, v in result["facts"].items() if v is not None)))
+    return lines

@@ -22,7 +22,8 @@ def digest(fingerprint: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _get(data: Mapping[str, Any], *path: str) -> Any:
+def nested(data: Mapping[str, Any], *path: str) -> Any:
+    """Return ``data[path[0]][path[1]]...``, None where a level is missing or not a mapping."""
     for name in path:
         if not isinstance(data, Mapping):
             return None
@@ -44,15 +45,15 @@ def label(fingerprint: Mapping[str, Any] | None, gateways: Iterable[str] = ()) -
     ]
     if fingerprint.get("page_size"):
         parts.append(f"page {fingerprint['page_size']}")
-    libc = " ".join(str(p) for p in (_get(fingerprint, "libc", "name"),
-                                      _get(fingerprint, "libc", "version")) if p)
+    libc = " ".join(str(p) for p in (nested(fingerprint, "libc", "name"),
+                                      nested(fingerprint, "libc", "version")) if p)
     if libc:
         parts.append(libc)
-    python = " ".join(str(p) for p in (_get(fingerprint, "python", "implementation"),
-                                        _get(fingerprint, "python", "version")) if p)
+    python = " ".join(str(p) for p in (nested(fingerprint, "python", "implementation"),
+                                        nested(fingerprint, "python", "version")) if p)
     if python:
         parts.append(python)
-    container = _get(fingerprint, "container", "kind")
+    container = nested(fingerprint, "container", "kind")
     if container:
         parts.append(f"in {container}")
     return " / ".join(part for part in parts if part)

@@ -1,7 +1,8 @@
 """Read the raw results of a run (``results.jsonl``) into typed records.
 
-The format (version 1; the contract is ``reports/schema/raw-1.schema.json``,
-one definition per record type) is one JSON object per line:
+The format (version 2; the contract is ``reports/schema/raw-2.schema.json``,
+one definition per record type; version 1 files are read too) is one JSON
+object per line:
 
 ``run``       first line: ``format`` "mmapcheck-raw", ``version``, ``run_id``,
               ``commit``, ``dirty``, ``catalogue_digest``, ``command`` (argv),
@@ -12,8 +13,10 @@ one definition per record type) is one JSON object per line:
               (a key), ``claims``, ``layer``, ``outcome`` (passed, failed,
               skipped, xfailed, xpassed, error), ``skip`` ({kind, reason} or
               null), ``duration_s``, ``longrepr``, ``known_deviation``,
-              ``cases`` ({claim, case, layer, predicted, observed, matched,
-              central, evidence}) and ``probes`` (``Outcome.to_dict()``)
+              ``cases`` (observations: {claim, case, instance, layer, status,
+              how, observed, reason, evidence}; records of version 1 checks:
+              {claim, case, layer, predicted, observed, matched, central,
+              evidence}) and ``probes`` (``Outcome.to_dict()``)
 ``figures``   any number: ``section`` (faults, load, model, ...), ``platform``, ``data``
 ``end``       last line: ``finished``, ``exitstatus``, ``duration_s``, ``counts``
 
@@ -46,7 +49,15 @@ class Skip:
 
 @dataclass(frozen=True)
 class Case:
-    """One case of a check: what a claim predicted for it and what the platform did."""
+    """One case of a check: what the platform did, and (in old records) what was predicted.
+
+    A record written through ``prediction.observe`` has a ``status``
+    (observed, unobservable, undecided) and no prediction: the catalogue
+    holds that, and the verdict compares.  A record of the older
+    ``prediction.record`` has ``status`` None and carries ``predicted``,
+    ``matched`` and ``central`` itself; ``matched`` is read as written, never
+    recomputed.
+    """
 
     claim: str
     case: str
@@ -56,6 +67,15 @@ class Case:
     matched: bool | None
     central: bool
     evidence: dict[str, Any]
+    status: str | None = None
+    instance: str | None = None
+    how: str | None = None
+    reason: str = ""
+
+    @property
+    def is_observation(self) -> bool:
+        """Return True for a record made by ``prediction.observe`` (judged from the catalogue)."""
+        return self.status is not None
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,10 @@ def _check(record: dict[str, Any]) -> Check:
             matched=c.get("matched"),
             central=bool(c.get("central", False)),
             evidence=c.get("evidence") or {},
+            status=c.get("status"),
+            instance=c.get("instance"),
+            how=c.get("how"),
+            reason=c.get("reason") or "",
         )
         for c in record.get("cases", ())
     )
@@ -160,7 +184,7 @@ def _first_line(path: Path, lines: list[str]) -> dict[str, Any]:
             f"{path}: raw results version {version} is newer than this builder reads "
             f"(up to {RAW_VERSION}); update mmapcheck"
         )
-    if (problem := raw_record_error(run)) is not None:
+    if (problem := raw_record_error(run, version)) is not None:
         raise ReportError(f"{path}:1: bad run record: {problem}")
     return run
 
@@ -186,6 +210,7 @@ def read(path: Path) -> RawRun:
     if not lines or not lines[0].strip():
         raise ReportError(f"{path}: the raw results file is empty; run the checks again")
     raw = RawRun(run=_first_line(path, lines))
+    version = raw.run["version"]
     last = len(lines)
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -202,7 +227,7 @@ def read(path: Path) -> RawRun:
             raise ReportError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
             raise ReportError(f"{path}:{number}: a raw record must be a JSON object")
-        _add(raw, record, path, number)
+        _add(raw, record, path, number, version)
     if raw.end is None:
         raw.warnings.append(
             "the run did not finish (no end record): the report shows what was recorded "
@@ -211,7 +236,7 @@ def read(path: Path) -> RawRun:
     return raw
 
 
-def _add(raw: RawRun, record: dict[str, Any], path: Path, number: int) -> None:
+def _add(raw: RawRun, record: dict[str, Any], path: Path, number: int, version: int) -> None:
     """Add one parsed record to ``raw``; raise ReportError when it breaks the schema."""
     kind = record.get("type")
     if kind == "run":
@@ -220,7 +245,7 @@ def _add(raw: RawRun, record: dict[str, Any], path: Path, number: int) -> None:
         # A newer plugin of the same version may add record types: skip them, say so.
         raw.warnings.append(f"line {number}: unknown record type {kind!r} ignored")
         return
-    if (problem := raw_record_error(record)) is not None:
+    if (problem := raw_record_error(record, version)) is not None:
         raise ReportError(f"{path}:{number}: bad {kind} record: {problem}")
     if raw.end is not None:
         raw.warnings.append(f"line {number}: {kind} record after the end record ignored")

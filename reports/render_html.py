@@ -19,7 +19,14 @@ from typing import Any
 from reports import figures
 from reports.build import summary_lines
 from reports.evidence import failure_summary
-from reports.overview import platform_table, provenance_rows
+from reports.overview import (
+    CASE_COLUMNS,
+    case_rows,
+    finding_lines,
+    findings,
+    platform_table,
+    provenance_rows,
+)
 from reports.verdicts import MARKERS, Verdict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -113,7 +120,8 @@ def _filters(report: Mapping[str, Any]) -> str:
     tally = Counter(r["verdict"] for e in report["entries"] for r in e["results"])
     verdicts = [(v.value, f"{v.value} ({tally[v.value]})") for v in Verdict if tally[v.value]]
     docs = [(d["key"], f"{d['title']} ({d['file']})") for d in report["documents"]]
-    docs += [(kind, label) for kind, label in (("fault", "Faults"), ("model", "Model"))
+    kinds = (("spec", "POSIX"), ("fault", "Faults"), ("model", "Model"))
+    docs += [(kind, label) for kind, label in kinds
              if any(e["kind"] == kind for e in report["entries"])]
     layers = sorted({layer for e in report["entries"] for layer in _layers(e)})
     return (
@@ -134,10 +142,21 @@ def _source(entry: Mapping[str, Any]) -> str:
     return f"{where}, section {source.get('section', '?')}"
 
 
-def _result_block(result: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+def _finding(entry: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """Return a finding's where-it-holds lines, the command that reruns it and its cases."""
+    rows = [(name, text) for name, text in finding_lines(result) if name != "why"]
+    rows.append(("rerun", entry.get("rerun", "")))
+    cases = table(CASE_COLUMNS, case_rows(result), css="cases") if result["cases"] else ""
+    return f"<div class=\"finding\">{kv_table(rows)}{cases}</div>"
+
+
+def _result_block(entry: Mapping[str, Any], result: Mapping[str, Any],
+                  labels: Mapping[str, str]) -> str:
     parts = [f"<h4>{escape(result['platform'])}: {verdict(result['verdict'])} "
              f"<small>{escape(labels.get(result['platform'], ''))}</small></h4>",
              f"<p>{escape(result['reason'])}</p>"]
+    if result in findings(entry):
+        parts.append(_finding(entry, result))
     if result["layers"]:
         parts.append(table(["layer", "verdict", "predicted cases", "matched", "why"], (
             [escape(name), verdict(v["verdict"]), str(v["cases"]), str(v["matched"]),
@@ -164,7 +183,9 @@ def _details(entry: Mapping[str, Any], labels: Mapping[str, str]) -> str:
         rows.append(("untestable", entry["untestable"]))
     rows += [("known deviation", "; ".join(f"{k}: {v}" for k, v in d.items()))
              for d in entry.get("deviations", [])]
-    body = kv_table(rows) + "".join(_result_block(r, labels) for r in entry["results"])
+    if entry.get("across"):
+        rows.append(("across platforms", f"qualified: {entry['across']['holds']}"))
+    body = kv_table(rows) + "".join(_result_block(entry, r, labels) for r in entry["results"])
     return f"<details><summary>evidence</summary><div class=\"body\">{body}</div></details>"
 
 
@@ -261,6 +282,9 @@ def render(report: Mapping[str, Any]) -> str:
         claims = [e for e in entries if e["kind"] == "claim" and e["document"] == document["key"]]
         parts.append(_entries(document["key"], heading, document.get("summary", ""), claims,
                               report))
+    posix = [e for e in entries if e["kind"] == "spec"]
+    if posix:
+        parts += ["<h2>POSIX</h2>", _entries("spec", "POSIX spec entries", "", posix, report)]
     sections = report["sections"]
     for kind, title, name in (("fault", "Faults", "faults"), ("model", "Model", "model")):
         parts.append(f"<h2>{title}</h2>")

@@ -15,8 +15,15 @@ from typing import Any
 from reports import figures
 from reports.build import summary_lines
 from reports.evidence import clip, failure_summary
-from reports.overview import platform_table, provenance_rows
-from reports.verdicts import CLAIM_VERDICTS, MARKERS, SPEC_VERDICTS, Verdict
+from reports.overview import (
+    CASE_COLUMNS,
+    case_rows,
+    finding_lines,
+    findings,
+    platform_table,
+    provenance_rows,
+)
+from reports.verdicts import CLAIM_VERDICTS, MARKERS, POSIX_VERDICTS, SPEC_VERDICTS, Verdict
 
 _SPECIAL = re.compile(r"[\\`*\[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 STATEMENT_LENGTH = 140
@@ -78,8 +85,28 @@ def _head(report: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("No platform recorded a result.")
     claims = ", ".join(verdict(v.value) for v in CLAIM_VERDICTS)
+    posix = ", ".join(verdict(v.value) for v in POSIX_VERDICTS)
     specs = ", ".join(verdict(v.value) for v in SPEC_VERDICTS)
-    return [*lines, "", f"Verdicts of claims: {claims}.  ", f"Of faults and model: {specs}.", ""]
+    return [*lines, "", f"Verdicts of claims: {claims}.  ", f"Of POSIX spec entries: {posix}.  ",
+            f"Of faults and model: {specs}.", ""]
+
+
+def _findings(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return, for each finding, its cases table, where it holds and how to rerun it."""
+    lines: list[str] = []
+    for entry in entries:
+        for result in findings(entry):
+            lines += [f"**{code(entry['id'])}** on {esc(result['platform'])}: "
+                      f"{verdict(result['verdict'])}", ""]
+            lines += [f"- {esc(name)}: {esc(text)}" for name, text in finding_lines(result)]
+            lines += [f"- rerun: {code(entry.get('rerun', ''))}", ""]
+            if result["cases"]:
+                lines += [*table(CASE_COLUMNS, ([esc(clip(cell, EVIDENCE_LENGTH)) for cell in row]
+                                                for row in case_rows(result))), ""]
+        if entry.get("across"):
+            lines += [f"Across platforms, {code(entry['id'])} is qualified: "
+                      f"{esc(entry['across']['holds'])}.", ""]
+    return ["#### Findings", "", *lines] if lines else []
 
 
 def _evidence(entry: Mapping[str, Any]) -> str:
@@ -189,6 +216,11 @@ def render(report: Mapping[str, Any]) -> str:
             lines += [esc(document["summary"]), ""]
         lines += [*(_entry_table(claims, platform_ids, "claim") if claims
                     else ["No claims catalogued yet."]), ""]
+        lines += _findings(claims)
+    posix = [e for e in entries if e["kind"] == "spec"]
+    if posix:
+        lines += ["## POSIX", "", *_entry_table(posix, platform_ids, "specified"), "",
+                  *_findings(posix)]
     sections = report["sections"]
     for kind, title, section in (("fault", "Faults", "faults"), ("model", "Model", "model")):
         lines += [f"## {title}", ""]

@@ -20,9 +20,12 @@ from reports.errors import ReportError
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 REPORT_FORMAT = "mmapcheck-report"
 #: The report schema version this code writes and the newest it reads.
-REPORT_VERSION = 1
+REPORT_VERSION = 2
+#: Older report versions ``diff`` and ``matrix`` still read.
+REPORT_VERSIONS = (1, 2)
 RAW_FORMAT = "mmapcheck-raw"
-RAW_VERSION = 1
+RAW_VERSION = 2
+RAW_VERSIONS = (1, 2)
 
 
 @cache
@@ -60,17 +63,22 @@ def first_error(validator: jsonschema.protocols.Validator, instance: Any) -> str
     return f"at /{where.lstrip('/')}: {message}" if where != "(top level)" else message
 
 
-def raw_record_error(record: dict[str, Any]) -> str | None:
-    """Return why a raw record breaks the raw schema of its ``type``, or None when valid."""
+def raw_record_error(record: dict[str, Any], version: Any = RAW_VERSION) -> str | None:
+    """Return why a raw record breaks the raw schema (of ``version``) of its ``type``."""
+    if version not in RAW_VERSIONS:
+        return f"raw results version {version!r} is not one of {RAW_VERSIONS}"
     kind = record.get("type")
-    if kind not in _schema(f"raw-{RAW_VERSION}.schema.json")["$defs"]:
+    if kind not in _schema(f"raw-{version}.schema.json")["$defs"]:
         return f"unknown record type {kind!r}"
-    return first_error(_validator(f"raw-{RAW_VERSION}.schema.json", kind), record)
+    return first_error(_validator(f"raw-{version}.schema.json", kind), record)
 
 
 def report_error(report: dict[str, Any]) -> str | None:
-    """Return why ``report`` breaks the report schema, or None when it is valid."""
-    return first_error(_validator(f"report-{REPORT_VERSION}.schema.json"), report)
+    """Return why ``report`` breaks the report schema of its version, or None when valid."""
+    version = report.get("schema_version", REPORT_VERSION)
+    if version not in REPORT_VERSIONS:
+        return f"schema_version {version!r} is not one of {REPORT_VERSIONS}"
+    return first_error(_validator(f"report-{version}.schema.json"), report)
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def load_report(path: Path) -> dict[str, Any]:
     version = report.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise ReportError(f"{path}: the report has no integer schema_version")
-    if version > REPORT_VERSION:
+    if version > REPORT_VERSION or version not in REPORT_VERSIONS:
         raise ReportError(
             f"{path}: report schema version {version} is newer than this mmapcheck reads "
             f"(up to {REPORT_VERSION}); update mmapcheck to compare it"

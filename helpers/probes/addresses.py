@@ -55,7 +55,11 @@ def map_null(kind: str, lengths: list[int], path: str | None = None) -> dict[str
         addresses.append(libc.mmap(0, length, libc.PROT_READ, flags, fd, 0))
         if fd != -1:
             os.close(fd)
-    return {"addresses": addresses, "mmap_min_addr": mmap_min_addr()}
+    floor = mmap_min_addr()
+    return {"addresses": addresses, "mmap_min_addr": floor,
+            "all_page_aligned": all(a % libc.PAGE_SIZE == 0 for a in addresses),
+            "distinct_and_above_floor": len(set(addresses)) == len(addresses)
+            and min(addresses) >= floor}
 
 
 def map_with_hint(where: str) -> dict[str, Any]:
@@ -67,8 +71,9 @@ def map_with_hint(where: str) -> dict[str, Any]:
     page = libc.PAGE_SIZE
     hint = free_range(4) + page + 1 if where == "free" else page + 1
     result = libc.mmap(hint, page, libc.PROT_READ, bits(_ANONYMOUS))
-    return {"hint": hint, "address": result, "floor": hint - hint % page,
-            "ceil": hint - hint % page + page, "mmap_min_addr": mmap_min_addr()}
+    floor = hint - hint % page
+    return {"hint": hint, "address": result, "floor": floor, "ceil": floor + page,
+            "mmap_min_addr": mmap_min_addr(), "at_nearby_boundary": result in (floor, floor + page)}
 
 
 def map_over_occupied(pattern: bytes) -> dict[str, Any]:
@@ -81,7 +86,8 @@ def map_over_occupied(pattern: bytes) -> dict[str, Any]:
     libc.write_bytes(first, pattern)
     second = libc.mmap(first, page, libc.PROT_READ | libc.PROT_WRITE, bits(_ANONYMOUS))
     intact = libc.read_bytes(first, len(pattern)) == pattern
-    return {"first": first, "second": second, "pattern_intact": intact}
+    return {"first": first, "second": second, "pattern_intact": intact,
+            "elsewhere_and_intact": intact and second != first}
 
 
 def map_fixed_in_free_range(shift: int) -> dict[str, Any]:
@@ -89,7 +95,8 @@ def map_fixed_in_free_range(shift: int) -> dict[str, Any]:
     base = free_range(4)
     addr = libc.mmap(base + shift, libc.PAGE_SIZE, libc.PROT_READ,
                      bits(_ANONYMOUS + "|MAP_FIXED"))
-    return {"requested_offset": shift, "address_offset": addr - base}
+    return {"requested_offset": shift, "address_offset": addr - base,
+            "exactly_at_addr": addr - base == shift}
 
 
 def map_fixed_at(addr: int, *, unprivileged: bool = False) -> dict[str, Any]:
@@ -101,7 +108,7 @@ def map_fixed_at(addr: int, *, unprivileged: bool = False) -> dict[str, Any]:
     note(capabilities=capabilities)
     result, err = libc.mmap_raw(addr, libc.PAGE_SIZE, libc.PROT_READ,
                                 bits(_ANONYMOUS + "|MAP_FIXED"), -1, 0)
-    return {"address": None if err else result, "errno": err}
+    return {"address": None if err else result, "errno": err, "failed": err is not None}
 
 
 def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
@@ -115,14 +122,17 @@ def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
     fd = os.open(path, os.O_RDONLY)
     try:
         base = libc.mmap(0, 4 * page, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
+        file_byte = os.pread(fd, 1, 0)[0]
     finally:
         os.close(fd)
     note(base=base)
     result, err = libc.mmap_raw(base + page, 2 * page, libc.PROT_READ,
                                 bits(f"{_ANONYMOUS}|{flag}"), -1, 0)
-    return {"errno": err, "landed_offset": None if err else result - base,
-            "first_bytes": [libc.load(base + i * page) for i in range(4)],
-            "file_backed": _file_backed(base, 4, path), "mapped": mapped_pages(base, 4)}
+    first = [libc.load(base + i * page) for i in range(4)]
+    return {"errno": err, "landed_offset": None if err else result - base, "first_bytes": first,
+            "file_backed": _file_backed(base, 4, path), "mapped": mapped_pages(base, 4),
+            "overlap_replaced_rest_intact": first == [file_byte, 0, 0, file_byte]}
+
 
 
 def _file_backed(base: int, pages: int, path: str) -> list[bool]:

@@ -25,7 +25,7 @@ def across_fork(layer: str, shared: bool, token: bytes) -> dict[str, Any]:
     """Map anonymous memory, fork, let the child store ``token``; return what the parent reads.
 
     The parent reads only after reaping the child, so the store, if it is
-    shared at all, has happened.
+    shared at all, has happened.  Returns the token stored beside what was read.
     """
     region = Mapped(layer, PAGE, shared=shared)
 
@@ -36,8 +36,8 @@ def across_fork(layer: str, shared: bool, token: bytes) -> dict[str, Any]:
     forked = spawn(child)
     child_address = result_of(forked)
     status = forked.wait()
-    return {"parent_reads": region.read(0, len(token)).hex(), "child_status": status,
-            "same_address": child_address == region.addr}
+    return {"token": token.hex(), "parent_reads": region.read(0, len(token)).hex(),
+            "child_status": status, "same_address": child_address == region.addr}
 
 
 def _open_as_nobody(path: str) -> str:
@@ -145,14 +145,18 @@ def anonymous_versus_heap(layer: str, size: int) -> dict[str, Any]:
 
 
 def dev_zero_io(pattern: bytes, read_size: int) -> dict[str, Any]:
-    """Write ``pattern`` to /dev/zero and read ``read_size`` bytes back; return both results."""
+    """Write ``pattern`` to /dev/zero and read ``read_size`` bytes back; return both results.
+
+    ``asked`` is the length of ``pattern``: a full write reports exactly that.
+    """
     fd = os.open("/dev/zero", os.O_RDWR)
     try:
         written = os.write(fd, pattern)
         data = os.read(fd, read_size)
     finally:
         os.close(fd)
-    return {"written": written, "read": len(data), "first_nonzero": _first_nonzero(data)}
+    return {"asked": len(pattern), "written": written, "read": len(data),
+            "first_nonzero": _first_nonzero(data)}
 
 
 def dev_zero_mapping(layer: str, shared: bool, token: bytes) -> dict[str, Any]:

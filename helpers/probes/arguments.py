@@ -13,6 +13,8 @@ from __future__ import annotations
 import ctypes
 import mmap as pymmap
 import os
+import shutil
+import subprocess
 from typing import Any
 
 from helpers import libc
@@ -66,7 +68,33 @@ def mmap_returns(path: str | None, length: int, *, addr: int = 0, prot: str = "P
     finally:
         if fd != -1:
             os.close(fd)
-    return {"returned": result, "map_failed": result == libc.MAP_FAILED, "errno": err}
+    return {"returned": result, "map_failed": result == libc.MAP_FAILED, "errno": err,
+            "errno_set": err is not None, "page_aligned": result % libc.PAGE_SIZE == 0,
+            "spelled": spelled_pointer(result)}
+
+
+def spelled_pointer(value: int) -> str:
+    """Return how C would print a pointer value the documents talk about."""
+    return {libc.MAP_FAILED: "(void *) -1", 0: "NULL"}.get(value, hex(value))
+
+
+def map_failed_expansion() -> dict[str, Any]:
+    """Return what the C preprocessor makes of ``MAP_FAILED`` from ``<sys/mman.h>``.
+
+    ``spelled`` is ``(void *) -1`` when the expansion is that cast, else the
+    expansion itself, so the check observes the header, not a guess.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise libc.Unsupported("no C compiler (cc or gcc) on PATH")
+    done = subprocess.run([compiler, "-E", "-P", "-x", "c", "-"], capture_output=True,
+                          text=True, timeout=20, check=True,
+                          input="#include <sys/mman.h>\nVALUE_OF_MAP_FAILED MAP_FAILED\n")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("VALUE_OF_MAP_FAILED"))
+    expansion = line.removeprefix("VALUE_OF_MAP_FAILED").strip()
+    compact = expansion.replace(" ", "")
+    return {"expansion": expansion,
+            "spelled": "(void *) -1" if compact == "((void*)-1)" else expansion}
 
 
 def munmap_returns(case: str) -> dict[str, Any]:
@@ -107,9 +135,10 @@ def map_file_length(path: str, how: str) -> dict[str, Any]:
 def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0) -> None:
     """Map ``map_pages`` (and a neighbouring mapping after them), munmap ``unmap_length``.
 
-    Records the result and which pages are still mapped as notes, then loads
-    from the first page, which every case releases: the probe ends with the
-    signal that load raises, and the notes survive it.
+    Records the result, which pages are still mapped and how many of the
+    first mapping's pages were released as notes, then loads from the first
+    page, which every case releases: the probe ends with the signal that
+    load raises, and the notes survive it.
     """
     page, total = libc.PAGE_SIZE, map_pages + neighbour_pages
     anonymous = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
@@ -119,7 +148,9 @@ def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0
         libc.mmap(base + map_pages * page, neighbour_pages * page,
                   libc.PROT_READ | libc.PROT_WRITE, anonymous | libc.MAP_FIXED)
     result, err = libc.munmap_raw(base, unmap_length)
-    note(base=base, returned=result, errno=err, mapped=mapped_pages(base, total))
+    mapped = mapped_pages(base, total)
+    note(base=base, returned=result, errno=err, mapped=mapped,
+         released=map_pages - sum(mapped[:map_pages]))
     libc.load(base)
 
 

@@ -108,7 +108,8 @@ def read_to_page_end(path: str, length: int) -> dict[str, Any]:
     end = page_round(length)
     tail = libc.read_bytes(addr + size, end - size)
     stripped = tail.lstrip(b"\0")
-    libc.store(addr + end - 1, ord("T"))
+    marker = ord("T")
+    libc.store(addr + end - 1, marker)
     first_nonzero = None if not stripped else size + len(tail) - len(stripped)
     return {"read_up_to": end, "first_nonzero_past_eof": first_nonzero,
-            "last_byte_after_store": libc.load(addr + end - 1)}
+            "stored_byte": marker, "last_byte_after_store": libc.load(addr + end - 1)}

@@ -48,8 +48,9 @@ def write_first_then_store(path: str, first: bytes, length: int, at: int,
                            data: bytes) -> dict[str, Any]:
     """Write ``first`` into the (new, empty) file, map ``length`` bytes, store ``data`` at ``at``.
 
-    Returns the file's size and its whole content afterwards: the bytes of
-    ``data`` that landed past end of file are not in it.
+    Returns the file's size, its content (read for ``size + len(data)``
+    bytes) and ``data`` as stored: the bytes that landed past end of file
+    are not in the file.
     """
     fd = os.open(path, os.O_RDWR)
     os.write(fd, first)
@@ -59,7 +60,7 @@ def write_first_then_store(path: str, first: bytes, length: int, at: int,
     size = os.fstat(fd).st_size
     content = os.pread(fd, size + len(data), 0)
     os.close(fd)
-    return {"size": size, "file": content.hex(),
+    return {"size": size, "file": content.hex(), "stored": data.hex(),
             "mapping": libc.read_bytes(addr + at, len(data)).hex()}
 
 
@@ -145,8 +146,8 @@ def store_in_tail_then_grow(path: str, at: int, grow_to: int, *,
 def grow_under_mapping(path: str, length: int, grow_to: int, at: int) -> dict[str, Any]:
     """Map ``length`` bytes, then ftruncate the file to ``grow_to`` and load/store at ``at``.
 
-    Returns the byte loaded (new bytes read as zero) and the byte read back
-    after storing 'G', through the mapping made before the growth.
+    Returns the byte loaded (new bytes read as zero), the byte stored ('G')
+    and the byte read back after it, through the mapping made before the growth.
     """
     fd = os.open(path, os.O_RDWR)
     addr = _map(fd, length)
@@ -154,8 +155,14 @@ def grow_under_mapping(path: str, length: int, grow_to: int, at: int) -> dict[st
     note(base=addr, size=os.fstat(fd).st_size)
     os.close(fd)
     first = libc.load(addr + at)
-    libc.store(addr + at, ord("G"))
-    return {"loaded": first, "after_store": libc.load(addr + at)}
+    marker = ord("G")
+    libc.store(addr + at, marker)
+    return {"loaded": first, "stored": marker, "after_store": libc.load(addr + at)}
+
+
+def stat_size(path: str) -> dict[str, int]:
+    """Return the size of the file at ``path`` as stat(2) reports it now."""
+    return {"size": os.stat(path).st_size}
 
 
 def map_without_touching(path: str, length: int) -> dict[str, Any]:

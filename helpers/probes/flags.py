@@ -70,8 +70,11 @@ def lock_both_ways(length: int) -> dict[str, Any]:
             addr = libc.mmap(0, length, rw, anonymous)
             libc.mlock(addr, length)
         resident = sum(b & 1 for b in libc.mincore(addr, length))
-        seen[way] = {"vmlck_kb": _status_kb("VmLck") - before,
-                     "locked_kb": smaps_kb(addr, "Locked"), "resident_pages": resident}
+        locked_kb = smaps_kb(addr, "Locked")
+        seen[way] = {"vmlck_kb": _status_kb("VmLck") - before, "locked_kb": locked_kb,
+                     "resident_pages": resident,
+                     "resident_and_locked": locked_kb == length // 1024
+                     and resident == length // libc.PAGE_SIZE}
         libc.munmap(addr, length)
     return seen
 
@@ -96,7 +99,8 @@ def lock_over_limit(length: int) -> dict[str, Any]:
         errors["mlock"] = None
     except OSError as exc:
         errors["mlock"] = libc.errno_name(exc)
-    return {"errors": errors, "capabilities": capabilities}
+    return {"errors": errors, "capabilities": capabilities,
+            "both_refused": all(errors.values())}
 
 
 def huge_page_kb() -> int:
@@ -112,5 +116,6 @@ def map_hugetlb() -> dict[str, Any]:
     addr = libc.mmap(0, size_kb * 1024, libc.PROT_READ | libc.PROT_WRITE, flags)
     note(base=addr, huge_page_kb=size_kb)
     libc.store(addr, MARK)
-    return {"huge_page_kb": size_kb, "kernel_page_kb": smaps_kb(addr, "KernelPageSize"),
-            "aligned": addr % (size_kb * 1024) == 0}
+    kernel_page_kb = smaps_kb(addr, "KernelPageSize")
+    return {"huge_page_kb": size_kb, "kernel_page_kb": kernel_page_kb,
+            "aligned": addr % (size_kb * 1024) == 0, "huge_backed": kernel_page_kb == size_kb}

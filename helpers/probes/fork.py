@@ -242,7 +242,8 @@ def inherited_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
     status = forked.wait()
     return {"parent_address": region.addr, "child": child, "child_status": status,
             "parent_reads_child_token": child_token, "token": token.hex(),
-            "reversed_token": token[::-1].hex()}
+            "reversed_token": token[::-1].hex(),
+            "dontfork_inherited": child.get("dontfork_maps") is not None}
 
 
 def mapping_made_after_fork(layer: str) -> dict[str, Any]:

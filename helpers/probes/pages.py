@@ -134,6 +134,17 @@ def frames(addr: int, npages: int, pid: int | str = "self") -> list[int | None]:
             for entry in page_entries(addr, npages, pid)]
 
 
+def same_frames(left: list[int | None], right: list[int | None]) -> bool | None:
+    """Return whether two lists of frame numbers are equal; None when they cannot tell.
+
+    Frame 0 is what pagemap reports for a present page to a reader without
+    CAP_SYS_ADMIN, and None marks an absent page: neither can be compared.
+    """
+    if any(frame in (None, 0) for frame in (*left, *right)):
+        return None
+    return left == right
+
+
 def vma_of(addr: int, pid: int | str = "self") -> dict[str, Any]:
     """Return the ``/proc/[pid]/smaps`` record of the mapping containing ``addr``.
 
@@ -256,9 +267,11 @@ def frames_shared_with_unrelated(path: str, layer: str, token: bytes) -> dict[st
     third = os.open(path, os.O_RDONLY)
     seen = os.pread(third, len(token), 0)
     os.close(third)
+    io = io_delta(before, after)
     return {"addr": mapping.addr, "frames": here, "other_addr": other["addr"],
             "other_frames": other["frames"], "third_descriptor_reads": seen.hex(),
-            "io_while_reading": io_delta(before, after)}
+            "io_while_reading": io, "same_frames": same_frames(here, other["frames"]),
+            "read_sees_store": seen == token, "bytes_copied_while_reading": io["rchar"]}
 
 
 def _touch_and_report(addr: int, npages: int, token: bytes) -> dict[str, Any]:
@@ -279,8 +292,11 @@ def frames_across_fork(layer: str, npages: int, token: bytes) -> dict[str, Any]:
     note(base=mapping.addr)
     mapping.touch(range(npages))
     child = start_forked(_touch_and_report, mapping.addr, npages, token).result()
-    return {"frames": frames(mapping.addr, npages), "child_frames": child["frames"],
-            "reads": [mapping.read(page * PAGE, len(token)).hex() for page in range(npages)]}
+    here = frames(mapping.addr, npages)
+    reads = [mapping.read(page * PAGE, len(token)).hex() for page in range(npages)]
+    return {"frames": here, "child_frames": child["frames"], "reads": reads,
+            "same_frames": same_frames(here, child["frames"]),
+            "child_stores_seen": reads == [token.hex()] * npages}
 
 
 def presence_on_access(layer: str, npages: int = 64) -> dict[str, Any]:
@@ -301,8 +317,13 @@ def presence_on_access(layer: str, npages: int = 64) -> dict[str, Any]:
     after = {"present": present(mapping.addr, npages), "rss_kb": vma_of(mapping.addr)["Rss"]}
     child = start_forked(_store_and_report_frame, mapping.addr)
     child_frame = child.result()
+    parent_frame = frames(mapping.addr, 1)[0]
     return {"addr": mapping.addr, "touched": touched, "before": before, "after": after,
-            "parent_frame": frames(mapping.addr, 1)[0], "child_frame": child_frame}
+            "parent_frame": parent_frame, "child_frame": child_frame,
+            "present_before_touch": any(before["present"]),
+            "present_exactly_where_touched":
+                [i for i, p in enumerate(after["present"]) if p] == touched,
+            "child_same_frame": same_frames([parent_frame], [child_frame])}
 
 
 def _store_and_report_frame(addr: int) -> int | None:
@@ -326,7 +347,8 @@ def rss_of_large_mapping(path: str, layer: str, length: int, touched: int) -> di
     rss_after = vma_of(mapping.addr)["Rss"]
     return {"mapped_kb": length // 1024, "rss_before_kb": rss_before, "rss_after_kb": rss_after,
             "touched_kb": touched * PAGE // 1024,
-            "file_allocated_kb": os.fstat(fd).st_blocks // 2}
+            "file_allocated_kb": os.fstat(fd).st_blocks // 2,
+            "memory_only_for_touched": rss_after <= touched * PAGE // 1024}
 
 
 def syscalls_of_mapped_access(path: str, layer: str) -> dict[str, Any]:
@@ -352,8 +374,11 @@ def syscalls_of_mapped_access(path: str, layer: str) -> dict[str, Any]:
         os.pwrite(fd, data, page * PAGE + 8)
     fourth = counters.snapshot()
     counters.close()
-    return {"pages": npages, "looking": io_delta(first, second),
-            "mapped": io_delta(second, third), "syscalls": io_delta(third, fourth)}
+    mapped = io_delta(second, third)
+    return {"pages": npages, "looking": io_delta(first, second), "mapped": mapped,
+            "syscalls": io_delta(third, fourth),
+            "read_write_calls_while_mapped": sum(mapped[k] for k in ("syscr", "syscw")),
+            "bytes_counted_while_mapped": sum(mapped[k] for k in ("rchar", "wchar"))}
 
 
 def read_copy_frames(path: str) -> dict[str, Any]:
@@ -374,11 +399,14 @@ def read_copy_frames(path: str) -> dict[str, Any]:
     mapping = libc.mmap(0, PAGE, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
     resident_after = bool(libc.mincore(mapping, PAGE)[0] & 1)
     libc.load(mapping)
+    buffer_frame, cache_frame = frames(buffer.addr, 1)[0], frames(mapping, 1)[0]
+    same = same_frames([buffer_frame], [cache_frame])
     return {"copied": copied, "resident_before": resident_before,
             "resident_after_read": resident_after,
-            "buffer_frame": frames(buffer.addr, 1)[0], "cache_frame": frames(mapping, 1)[0],
+            "buffer_frame": buffer_frame, "cache_frame": cache_frame,
             "same_bytes": libc.read_bytes(mapping, PAGE) == bytes(view),
-            "io": io_delta(start, end)}
+            "io": io_delta(start, end),
+            "two_copies": None if same is None else resident_after and not same}
 
 
 def shared_library_mappings() -> dict[str, Any]:
@@ -389,7 +417,7 @@ def shared_library_mappings() -> dict[str, Any]:
             fields = line.split()
             if len(fields) >= 6 and _is_libc(os.path.basename(fields[5])):
                 lines.append({"range": fields[0], "perms": fields[1], "path": fields[5]})
-    return {"mappings": lines}
+    return {"mappings": lines, "mapped_from_file": bool(lines)}
 
 
 def _is_libc(name: str) -> bool:

@@ -55,8 +55,11 @@ def store_and_read(path: str | None, prot: str, flags: str) -> dict[str, Any]:
     finally:
         if fd != -1:
             os.close(fd)
-    note(stored=True, file=in_file)
-    return {"read_back": libc.load(addr), "file": in_file}
+    changed = in_file == bytes([MARK]).hex() if in_file is not None else None
+    note(stored=True, file=in_file, file_changed=changed)
+    read_back = libc.load(addr)
+    return {"read_back": read_back, "file": in_file, "file_changed": changed,
+            "usable": read_back == MARK}
 
 
 def pymmap_store(path: str, access: str) -> dict[str, Any]:
@@ -69,7 +72,9 @@ def pymmap_store(path: str, access: str) -> dict[str, Any]:
     finally:
         os.close(fd)
     with open(path, "rb") as handle:
-        return {"read_back": read_back, "file": handle.read(1).hex()}
+        in_file = handle.read(1).hex()
+    return {"read_back": read_back, "file": in_file,
+            "file_changed": in_file == bytes([MARK]).hex()}
 
 
 def call_code(path: str, prot: str) -> int:

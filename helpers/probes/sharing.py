@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mmap as pymmap
 import os
+import statistics
 from typing import Any
 
 from helpers import libc
@@ -21,14 +22,16 @@ from helpers.probes.regions import dirty_kb, region_at
 def private_write(path: str, data: bytes) -> dict[str, Any]:
     """Write ``data`` into a MAP_PRIVATE mapping of ``path`` and look everywhere else.
 
-    Returns what the private mapping, a MAP_SHARED mapping of the same file,
-    a forked child's fresh private mapping and the file itself hold, and the
-    directory listing before and after (a "new file" would show there).
+    Returns the file's bytes before the write; what the private mapping, a
+    MAP_SHARED mapping of the same file, a forked child's fresh private
+    mapping and the file itself hold after it; and the files that appeared
+    in the directory meanwhile (a "new file" would show there).
     """
     directory = os.path.dirname(path)
     before = sorted(os.listdir(directory))
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
+    original = os.pread(fd, len(data), 0).hex()
     rw = libc.PROT_READ | libc.PROT_WRITE
     private = libc.mmap(0, size, rw, libc.MAP_PRIVATE, fd, 0)
     shared = libc.mmap(0, size, rw, libc.MAP_SHARED, fd, 0)
@@ -46,28 +49,35 @@ def private_write(path: str, data: bytes) -> dict[str, Any]:
     os.waitpid(pid, 0)
     os.close(read_r)
     libc.msync(private, size, libc.MS_SYNC)
+    new_files = sorted(set(os.listdir(directory)) - set(before))
     result = {
+        "original": original,
         "private": libc.read_bytes(private, n).hex(),
         "shared": libc.read_bytes(shared, n).hex(),
         "other_process": other_process.hex(),
         "file": os.pread(fd, n, 0).hex(),
-        "new_files": sorted(set(os.listdir(directory)) - set(before)),
+        "new_files": new_files,
+        "new_file_count": len(new_files),
     }
     os.close(fd)
     return result
 
 
 def pymmap_private_write(path: str, data: bytes) -> dict[str, Any]:
-    """Write ``data`` through ``mmap.ACCESS_COPY``; return the mapping, the file, new files."""
+    """Write ``data`` through ``mmap.ACCESS_COPY``; return the file before, the mapping and
+    the file after, and the files that appeared in the directory.
+    """
     directory = os.path.dirname(path)
     before = set(os.listdir(directory))
     with open(path, "r+b") as handle, pymmap.mmap(handle.fileno(), 0,
                                                   access=pymmap.ACCESS_COPY) as mapped:
+        original = os.pread(handle.fileno(), len(data), 0).hex()
         mapped[: len(data)] = data
         mapped.flush()  # a no-op for ACCESS_COPY; present to show flushing does not leak
-        return {"private": mapped[: len(data)].hex(),
+        new_files = sorted(set(os.listdir(directory)) - before)
+        return {"original": original, "private": mapped[: len(data)].hex(),
                 "file": os.pread(handle.fileno(), len(data), 0).hex(),
-                "new_files": sorted(set(os.listdir(directory)) - before)}
+                "new_files": new_files, "new_file_count": len(new_files)}
 
 
 # --- between this process and an unrelated one ---------------------------------------------
@@ -88,7 +98,8 @@ def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> 
     layer) maps the file MAP_SHARED and MAP_PRIVATE and reads both before
     and after the store; a new descriptor reads the file; the other process
     then stores ``answer`` at offset 64, which this side reads.  Also
-    returns the mapping's dirty kB after the store and after msync(MS_SYNC).
+    returns what was stored (``token``, ``answer``) and the mapping's dirty
+    kB after the store and after msync(MS_SYNC).
     """
     here = _open_mapped(path, layer)
     note(base=here.addr)
@@ -112,16 +123,17 @@ def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> 
     seen["dirty_kb_after_store"] = dirty_kb(here.addr)
     here.sync()
     seen["dirty_kb_after_msync"] = dirty_kb(here.addr)
-    return {"before": before, **seen}
+    return {"before": before, "token": token.hex(), "answer": answer.hex(), **seen}
 
 
-def flag_pairings(path: str, layer: str, token: bytes) -> dict[str, str]:
-    """Return what an unrelated reader sees of a store, for each writer/reader flag pairing.
+def flag_pairings(path: str, layer: str, token: bytes) -> dict[str, Any]:
+    """Return what an unrelated reader sees of a store, per writer/reader flag pairing.
 
     Pairing ``W/R`` uses its own page of the file: this process stores
     ``token`` through its mapping with flags ``W`` after the reader's
     mapping with flags ``R`` has read that page once (so a private reader
-    holds the page before the store).
+    holds the page before the store).  Returns ``{"token": stored, "seen":
+    {pairing: bytes read}}``.
     """
     writers = {"MAP_SHARED": _open_mapped(path, layer),
                "MAP_PRIVATE": _open_mapped(path, layer, shared=False)}
@@ -136,14 +148,14 @@ def flag_pairings(path: str, layer: str, token: bytes) -> dict[str, str]:
             peer.read(readers[r], at, n)
             writers[w].write(at, token)
             seen[f"{w}/{r}"] = peer.read(readers[r], at, n).hex()
-    return seen
+    return {"token": token.hex(), "seen": seen}
 
 
 def read_only_receiver(path: str, layer: str, token: bytes) -> dict[str, Any]:
     """Store ``token`` here; an unrelated process maps the file O_RDONLY, PROT_READ, MAP_SHARED.
 
-    Returns what the receiver read before and after the store and how long
-    it spun before the store showed (it starts spinning first).
+    Returns what was stored, what the receiver read before and after the
+    store and how long it spun before the store showed (it starts spinning first).
     """
     here = _open_mapped(path, layer)
     n = len(token)
@@ -152,7 +164,7 @@ def read_only_receiver(path: str, layer: str, token: bytes) -> dict[str, Any]:
         before = peer.read(ident, 0, n).hex()
         spun = peer.await_bytes(ident, 0, token, then=lambda: here.write(0, token))
         after = peer.read(ident, 0, n).hex()
-    return {"before": before, "after": after, "spun_ns": spun}
+    return {"token": token.hex(), "before": before, "after": after, "spun_ns": spun}
 
 
 def visibility_latency(path: str, layer: str, rounds: int) -> dict[str, Any]:
@@ -160,7 +172,8 @@ def visibility_latency(path: str, layer: str, rounds: int) -> dict[str, Any]:
 
     For each value the other process starts spinning first, then this one
     stores; returns the nanoseconds each took to show (every one must show
-    within the deadline, or the probe raises TimeoutError).
+    within the deadline, or the probe raises TimeoutError), and their median
+    and maximum.
     """
     here = _open_mapped(path, layer)
     with Peer() as peer:
@@ -168,7 +181,8 @@ def visibility_latency(path: str, layer: str, rounds: int) -> dict[str, Any]:
         spun = [peer.await_bytes(ident, 0, i.to_bytes(8, "little"),
                                  then=lambda i=i: here.write(0, i.to_bytes(8, "little")))
                 for i in range(1, rounds + 1)]
-    return {"rounds": rounds, "spun_ns": spun}
+    return {"rounds": rounds, "spun_ns": spun, "median_ns": statistics.median(spun),
+            "max_ns": max(spun)}
 
 
 def private_store_isolated(path: str, layer: str, token: bytes) -> dict[str, Any]:

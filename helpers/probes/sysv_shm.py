@@ -74,8 +74,11 @@ def attached_frames(key: int, npages: int, token: bytes) -> dict[str, Any]:
             libc.write_bytes(addr + page * PAGE, token)
         other = start_forked(_attach_and_report, key, npages).result()
         vma = vma_of(addr)
-        return {"addr": addr, "frames": frames(addr, npages), "other": other,
-                "maps_name": vma["name"], "shared_dirty_kb": vma.get("Shared_Dirty", 0)}
+        here = frames(addr, npages)
+        known = None not in here and 0 not in here  # frame 0: hidden without CAP_SYS_ADMIN
+        return {"addr": addr, "frames": here, "other": other,
+                "maps_name": vma["name"], "shared_dirty_kb": vma.get("Shared_Dirty", 0),
+                "same_frames": other["frames"] == here if known else None}
     finally:
         libc.shmctl_rmid(segment)
 
@@ -136,6 +139,7 @@ def outlives_creator(key: int, token: bytes) -> dict[str, Any]:
         return {"creator_pid": creator, "listed_after_creator_exit": listed,
                 "unrelated_reads": unrelated, "maps_name": " ".join(line.split()[5:]),
                 "device": f"{major}:{minor}",
-                "device_is_mounted_filesystem": f"{major}:{minor}" in _mounted_devices()}
+                "device_is_mounted_filesystem": f"{major}:{minor}" in _mounted_devices(),
+                "unrelated_reads_token": unrelated == token.hex()}
     finally:
         remove_key(key)

@@ -34,7 +34,7 @@ def test_the_report_matches_its_published_schema(raw_file: Path,
                                                   synthetic_catalogue: Catalogue) -> None:
     report = _report(raw_file, synthetic_catalogue)
     _validate(report)
-    assert report["schema_version"] == 1 and report["format"] == "mmapcheck-report"
+    assert report["schema_version"] == 2 and report["format"] == "mmapcheck-report"
 
 
 def test_the_schema_rejects_what_it_must(raw_file: Path, synthetic_catalogue: Catalogue) -> None:
@@ -72,10 +72,11 @@ def test_totals_are_honest(raw_file: Path, synthetic_catalogue: Catalogue) -> No
     summary = report["summary"]
     assert summary["checks"] == {"total": 13, "passed": 7, "failed": 1, "skipped": 3,
                                  "xfailed": 1, "xpassed": 0, "error": 1}
-    assert summary["verdicts"]["claim"] == {"confirmed": 1, "refuted": 1, "qualified": 2,
-                                            "unsupported": 1, "skipped": 3, "error": 3}
+    assert summary["verdicts"]["claim"] == {"confirmed": 2, "refuted": 1, "qualified": 1,
+                                            "inconclusive": 0, "unsupported": 1, "skipped": 2,
+                                            "untestable": 1, "error": 3}
     (line,) = build.summary_lines(report)
-    assert line.startswith("mmapcheck: 11 claims: 1 confirmed, 1 refuted, 2 qualified, ")
+    assert line.startswith("mmapcheck: 11 claims: 2 confirmed, 1 refuted, 1 qualified, ")
     assert line.endswith("13 checks: 7 passed, 1 failed, 3 skipped, 1 error, 1 xfailed")
 
 
@@ -192,4 +193,5 @@ def test_the_real_catalogue_builds_a_valid_report(tmp_path: Path) -> None:
     report = build.build(raw.read(path), real, [], generated=GENERATED)
     _validate(report)
     assert len(report["entries"]) == len(real.entries)
-    assert {r["verdict"] for e in report["entries"] for r in e["results"]} <= {"skipped"}
+    verdicts = {r["verdict"] for e in report["entries"] for r in e["results"]}
+    assert verdicts <= {"skipped", "untestable"}

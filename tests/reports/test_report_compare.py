@@ -70,7 +70,7 @@ def test_diff_shows_what_changed_between_platforms(make_report: Callable[..., Pa
     out = capsys.readouterr().out
     assert "  page_size: 4096 -> 16384" in out
     assert "  doc-a.refuted: refuted -> confirmed" in out
-    assert "  doc-a.conditional (still qualified):" in out and "observed ENOMEM" in out
+    assert "  doc-a.conditional (still confirmed):" in out and "observed ENOMEM" in out
     checks_only_a = out.split(f"checks only {a} ran (1):")[1].splitlines()[1]
     assert checks_only_a == "  conformance/test_synth.py::test_skipped"
     assert "checks whose outcome differs" not in out
@@ -115,14 +115,14 @@ def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
     report = _load(good)
     (tmp_path / "broken.json").write_text("{\"format\": ")
     (tmp_path / "list.json").write_text("[1, 2]")
-    (tmp_path / "newer.json").write_text(json.dumps({**report, "schema_version": 2}))
+    (tmp_path / "newer.json").write_text(json.dumps({**report, "schema_version": 3}))
     invalid = {**report, "checks": [{"nodeid": 1}]}
     (tmp_path / "invalid.json").write_text(json.dumps(invalid))
     (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
     return {
         "invalid JSON": (tmp_path / "broken.json", "not valid JSON (line 1, column 12"),
         "not a report": (tmp_path / "list.json", "not a mmapcheck report"),
-        "newer schema": (tmp_path / "newer.json", "schema version 2 is newer"),
+        "newer schema": (tmp_path / "newer.json", "schema version 3 is newer"),
         "breaks the schema": (tmp_path / "invalid.json",
                               "not a valid mmapcheck report: at /checks/0"),
         "missing": (tmp_path / "missing.json", "cannot read the report: No such file"),
@@ -163,3 +163,28 @@ def test_matrix_output_needs_a_known_extension(make_report: Callable[..., Path],
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["matrix", str(make_report("a")), "-o", str(tmp_path / "m.txt")]) == 2
     assert "say .html or .md" in capsys.readouterr().err
+
+
+V1_REPORT = Path(__file__).parent / "data" / "report-1.json"
+
+
+def test_matrix_names_the_facts_that_split_platforms(make_report: Callable[..., Path]) -> None:
+    a, b = make_report("a"), make_report("b", _on_arm)
+    rows = {row.id: row for row in matrix.build([("a", _load(a)), ("b", _load(b))]).rows}
+    assert rows["doc-a.refuted"].across == (
+        "qualified: holds where page_size == 16384 and arch == aarch64, "
+        "not where page_size == 4096 and arch == x86_64")
+    assert rows["doc-a.confirmed"].across == ""
+
+
+def test_version_1_reports_are_still_read(make_report: Callable[..., Path],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    new = make_report("new")
+    assert _load(new)["schema_version"] == 2 and _load(V1_REPORT)["schema_version"] == 1
+    assert main(["matrix", str(V1_REPORT), str(new)]) == 0
+    assert "| `doc-a.refuted` | Document A (a.txt) | `NO` refuted | `NO` refuted |" \
+        in capsys.readouterr().out
+    assert main(["diff", str(V1_REPORT), str(new)]) == 1
+    out = capsys.readouterr().out
+    assert "doc-a.conditional: qualified -> confirmed" in out
+    assert "doc-b.untestable: skipped -> untestable" in out

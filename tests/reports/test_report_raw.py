@@ -55,8 +55,8 @@ def test_a_foreign_file_is_refused(tmp_path: Path, content: str, message: str) -
 
 
 def test_a_newer_version_is_refused(make_raw: Callable[..., Path]) -> None:
-    path = make_raw(lambda lines: [{**lines[0], "version": 2}, *lines[1:]])
-    with pytest.raises(ReportError, match="version 2 is newer"):
+    path = make_raw(lambda lines: [{**lines[0], "version": 3}, *lines[1:]])
+    with pytest.raises(ReportError, match="version 3 is newer"):
         raw.read(path)
 
 

@@ -10,7 +10,14 @@ from report_samples import EXPECTED
 from helpers.catalogue import Catalogue
 from reports import raw
 from reports.raw import Case, Check
-from reports.verdicts import CLAIM_VERDICTS, MARKERS, SPEC_VERDICTS, Verdict, judge
+from reports.verdicts import (
+    CLAIM_VERDICTS,
+    MARKERS,
+    POSIX_VERDICTS,
+    SPEC_VERDICTS,
+    Verdict,
+    judge,
+)
 
 
 @pytest.fixture
@@ -32,7 +39,7 @@ def test_each_rule_gives_its_verdict(judged: dict[str, tuple[str, str]], entry_i
 
 
 def test_reasons_name_what_decided(judged: dict[str, tuple[str, str]]) -> None:
-    assert judged["doc-a.conditional"][1].endswith("holds only where page_size == 4096")
+    assert judged["doc-a.conditional"][1] == "all 1 predicted cases matched"
     assert "size=0" in judged["doc-a.refuted"][1] and "SIGBUS" in judged["doc-a.refuted"][1]
     assert judged["doc-b.not-run"][1] == "not run"
     assert judged["doc-b.untestable"][1] == "untestable: no experiment can observe intent"
@@ -84,5 +91,6 @@ def test_verdicts_are_published_strings() -> None:
     assert Verdict("known-deviation") is Verdict.KNOWN_DEVIATION
     assert str(Verdict.CONFIRMED) == "confirmed" and f"{Verdict.REFUTED}" == "refuted"
     assert repr(Verdict.QUALIFIED) == "Verdict.QUALIFIED"
-    assert set(CLAIM_VERDICTS) | set(SPEC_VERDICTS) == set(Verdict) == set(MARKERS)
+    assert set(CLAIM_VERDICTS) | set(SPEC_VERDICTS) | set(POSIX_VERDICTS) == set(Verdict) \
+        == set(MARKERS)
     assert all(marker.isascii() and marker.strip() for marker in MARKERS.values())

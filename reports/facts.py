@@ -1,0 +1,116 @@
+"""Platform facts: the few properties of a platform a verdict's conditions are stated in.
+
+The catalogue's side cases name the circumstance under which they differ as
+a predicate over these facts (:mod:`helpers.conditions`); a refuted verdict
+attaches them as data, and ``matrix`` looks for the facts that separate the
+platforms where a claim holds from those where it does not.  They are read
+from a platform's fingerprint (:mod:`helpers.platform`), and a fact the
+fingerprint lacks stays None: an unknown fact explains nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from reports.platforms import nested
+
+#: The facts attached to a refuted verdict, in the order they are shown.
+SHOWN = ("layer", "scratch_fs", "shm_fs", "page_size", "kernel", "arch", "privileged")
+
+
+def of(fingerprint: Mapping[str, Any] | None, layer: str | None = None) -> dict[str, Any]:
+    """Return the facts of a platform from its ``fingerprint`` (None where unknown).
+
+    ``shm_fs`` falls back to the type the fingerprint lists for ``/dev/shm``,
+    which is what that fact means; the scratch directory's type and
+    ``privileged`` are taken only where the fingerprint states them.
+    """
+    fp = fingerprint or {}
+    filesystems = fp.get("filesystems") if isinstance(fp.get("filesystems"), Mapping) else {}
+    return {
+        "layer": layer,
+        "scratch_fs": fp.get("scratch_fs"),
+        "shm_fs": fp.get("shm_fs") or filesystems.get("/dev/shm"),
+        "page_size": fp.get("page_size"),
+        "kernel": fp.get("kernel_release"),
+        "arch": fp.get("machine"),
+        "privileged": fp.get("privileged"),
+        "libc": nested(fp, "libc", "name"),
+        "in_container": fp.get("in_container"),
+    }
+
+
+def shown(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the facts a refuted verdict attaches, in their order."""
+    return {name: facts.get(name) for name in SHOWN}
+
+
+def describe(facts: Mapping[str, Any]) -> str:
+    """Return ``layer=libc, scratch_fs=ext4, ...`` for the known facts."""
+    return ", ".join(f"{k}={_text(v)}" for k, v in shown(facts).items() if v is not None)
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _values(group: Iterable[Mapping[str, Any]], name: str) -> set[str] | None:
+    values = {_text(facts.get(name)) for facts in group if facts.get(name) is not None}
+    if any(facts.get(name) is None for facts in group):
+        return None
+    return values
+
+
+def separating(holds: Sequence[Mapping[str, Any]],
+               fails: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return the facts whose values on ``holds`` platforms and on ``fails`` ones never meet.
+
+    Each is ``{fact, holds: [values], fails: [values]}``.  A fact unknown on
+    any platform of either group separates nothing: it cannot be said to.
+    """
+    found = []
+    for name in SHOWN:
+        if name == "layer":
+            continue
+        left, right = _values(holds, name), _values(fails, name)
+        if left and right and not left & right:
+            found.append({"fact": name, "holds": sorted(left), "fails": sorted(right)})
+    return found
+
+
+def where(found: Sequence[Mapping[str, Any]], side: str) -> str:
+    """Return ``kernel in [6.1], page_size == 4096`` for one side of :func:`separating`."""
+    parts = []
+    for item in found:
+        values = item[side]
+        parts.append(f"{item['fact']} == {values[0]}" if len(values) == 1
+                     else f"{item['fact']} in [{', '.join(values)}]")
+    return " and ".join(parts)
+
+
+_HOLDS = ("confirmed", "conforms")
+_FAILS = ("refuted", "differs")
+
+
+def across(results: Sequence[tuple[str, Mapping[str, Any], str]]) -> dict[str, Any] | None:
+    """Return the verdict across platforms given ``(verdict, facts, platform)`` of each.
+
+    A claim confirmed on some platforms and refuted on others is
+    ``qualified`` across them, with the facts that separate the two groups
+    ("holds where kernel == 6.1, not where kernel == 5.4"); None when the
+    platforms do not split that way.
+    """
+    holds = [(facts, name) for verdict, facts, name in results if verdict in _HOLDS]
+    fails = [(facts, name) for verdict, facts, name in results if verdict in _FAILS]
+    if not holds or not fails:
+        return None
+    found = separating([f for f, _ in holds], [f for f, _ in fails])
+    on = ", ".join(name for _, name in holds)
+    off = ", ".join(name for _, name in fails)
+    if found:
+        text = f"holds where {where(found, 'holds')}, not where {where(found, 'fails')}"
+    else:
+        text = f"holds on {on}, not on {off}; no recorded platform fact separates them"
+    return {"verdict": "qualified", "holds_on": [n for _, n in holds],
+            "fails_on": [n for _, n in fails], "conditions": found, "holds": text}
