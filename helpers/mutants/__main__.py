@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,8 @@ def _print(document: dict[str, Any]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the mutants and write the score; return the exit status."""
     args = _parser().parse_args(argv)
+    # A terminated runner ends its pytest run first (see run.stop), never leaving it behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     family = load()
     chosen = [family.get(i) for i in args.only] or list(family.mutants)
     raw_dir = args.out.parent / "mutants"

@@ -10,6 +10,7 @@ give them: this module decides nothing about claims.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -74,12 +75,33 @@ def checks(label: str, raw: Path, *, preload: Path | None = None,
     command += ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     raw.parent.mkdir(parents=True, exist_ok=True)
     with raw.with_suffix(".log").open("w", encoding="utf-8") as log:
+        pytest = subprocess.Popen(command, cwd=ROOT, env=environment(preload), stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
-            status = subprocess.run(command, cwd=ROOT, env=environment(preload), stdout=log,
-                                    stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S).returncode
+            status = pytest.wait(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            stop(pytest)
             return Run(label, -1, raw, problem=f"did not end within {RUN_TIMEOUT_S} s")
+        except BaseException:
+            stop(pytest)
+            raise
     return judge(label, raw, status)
+
+
+def stop(pytest: subprocess.Popen[bytes]) -> None:
+    """End a pytest run the way Ctrl-C does, so that it reaps its workers and cleans up.
+
+    Only when it ignores that for half a minute is it terminated, then killed.
+    """
+    steps = ((lambda: pytest.send_signal(signal.SIGINT), 30.0), (pytest.terminate, 10.0),
+             (pytest.kill, 10.0))
+    for end, grace in steps:
+        end()
+        try:
+            pytest.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def judge(label: str, raw: Path, status: int | None = None) -> Run:
