@@ -2,9 +2,9 @@
  * immediately without invalidating the mapping.
  * Mutant: closing a descriptor of a file unmaps every mapping of that file
  * made through this library. */
-#include <pthread.h>
-
 #include "mutant.h"
+
+#include <pthread.h>
 
 struct region { dev_t dev; ino_t ino; void *base; size_t length; };
 static struct region regions[256];

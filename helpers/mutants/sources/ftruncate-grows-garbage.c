@@ -1,9 +1,9 @@
 /* truncate(2), ftruncate(2): if the file is extended, the extended part
  * reads as null bytes.
  * Mutant: the extended part of a regular file or shm object reads 0xA5. */
-#include <string.h>
-
 #include "mutant.h"
+
+#include <string.h>
 
 static int grow(int fd, off_t length, int (*real)(int, off_t)) {
     struct stat st;

@@ -2,9 +2,9 @@
  * [addr, addr+length); the rest of a mapping stays.
  * Mutant: munmap at the start of a file mapping releases the whole mapping,
  * whatever length it is given. */
-#include <pthread.h>
-
 #include "mutant.h"
+
+#include <pthread.h>
 
 struct region { void *base; size_t length; };
 static struct region regions[256];

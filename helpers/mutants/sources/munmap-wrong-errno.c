@@ -1,9 +1,9 @@
 /* munmap(2) EINVAL: "addr" is not a multiple of the page size.
  * Mutant (a control): the call still fails, but with EFAULT; documents
  * that only say "it fails" must keep their verdict. */
-#include <stdint.h>
-
 #include "mutant.h"
+
+#include <stdint.h>
 
 int munmap(void *addr, size_t length) {
     REAL(munmap);

@@ -2,9 +2,9 @@
  * default on current Linux).
  * Mutant: a segment larger than 32 MiB cannot be created (EINVAL, as for
  * size > SHMMAX). */
-#include <sys/shm.h>
-
 #include "mutant.h"
+
+#include <sys/shm.h>
 
 int shmget(key_t key, size_t size, int flags) {
     REAL(shmget);

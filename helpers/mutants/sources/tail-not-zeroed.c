@@ -2,9 +2,9 @@
  * the file are zeroed when the page is mapped.
  * Mutant: they read 0xA5 (stored through /proc/self/mem, which ignores the
  * mapping's protection). */
-#include <string.h>
-
 #include "mutant.h"
+
+#include <string.h>
 
 static void *mutate(mmap_fn real, void *addr, size_t length, int prot, int flags,
                     int fd, off_t offset) {
