@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from helpers import observe
 from helpers.libc import PAGE_SIZE
 from helpers.probes.ipc import (
     MessageQueue,
@@ -31,7 +32,14 @@ from helpers.probes.sysv_shm import key_for, remove_key
 LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
 TOKEN = b"message"
+#: How long the empty pipe's read is left blocked, and the bound on "returns at once"
+#: (the catalogue's cases predict at most this many seconds for the mapping read).
 CUTOFF_S = 0.05
+#: Trials of the unsynchronised race: two processes that start together and race 100000
+#: increments each lose updates in nearly every trial, so "lost in at least one of five" is
+#: stable; none lost in any is undecided.
+RACE_TRIALS = 5
+RACE_INCREMENTS = 100_000
 
 
 @pytest.fixture
@@ -53,21 +61,23 @@ def queue_key() -> Iterator[int]:
 @pytest.mark.parametrize("layer", LAYERS)
 def test_empty_pipe_blocks_while_mapping_read_returns(probe, prediction, sized_file, layer):
     outcome = probe(pipe_versus_mapping, sized_file(PAGE_SIZE), layer, TOKEN, CUTOFF_S)
+    pipe_claim, mapping_claim = ("memmap-ipc.pipe-blocks-mapping-does-not",
+                                 "webserver-mmap.mapping-ipc-non-blocking")
+    blocked = observe.field(outcome, "pipe_blocking_read", "blocked")
+    seconds = observe.field(outcome, "mapping_read_seconds")
+    zeros = observe.field(outcome, "mapping_read_before_peer_is_zero")
+    prediction.observe("pipe-read-blocks", blocked, claim=pipe_claim)
+    prediction.observe("mapping-read-returns", seconds, claim=pipe_claim)
+    prediction.observe("mapping-read-sees-zeros", zeros, claim=pipe_claim)
+    prediction.observe("read-returns-at-once", seconds, claim=mapping_claim)
+    prediction.observe("read-sees-zeros", zeros, claim=mapping_claim)
+    # pipe(7): read blocks while a writer exists, EAGAIN with O_NONBLOCK; loads never wait.
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["pipe_blocking_read"]["blocked"], seen
     assert seen["pipe_nonblocking_read"] == "EAGAIN", seen
-    assert seen["mapping_read_before_peer"] == bytes(len(TOKEN)).hex(), seen
+    assert seen["mapping_read_before_peer_is_zero"], seen
     assert seen["pipe_after_peer"] == seen["mapping_after_peer"] == TOKEN.hex(), seen
-    quick = seen["mapping_read_seconds"] < CUTOFF_S
-    mapping = "returns at once (zeros)" if quick else "waited"
-    pipe = "waits" if seen["pipe_blocking_read"]["blocked"] else "returns"
-    claim = "memmap-ipc.pipe-blocks-mapping-does-not"
-    prediction.record("waits", pipe, case="read(2) on an empty pipe", claim=claim, **seen)
-    prediction.record("returns at once (zeros)", mapping, case="mapping read before the peer "
-                      "wrote", claim=claim)
-    prediction.record("returns at once (zeros)", mapping, case="mapping read before the peer "
-                      "wrote", claim="webserver-mmap.mapping-ipc-non-blocking", **seen)
 
 
 @pytest.mark.claim("mmap-notes.msgqueue-related-only")
@@ -78,60 +88,65 @@ def test_unrelated_process_receives_from_message_queues(probe, prediction, shm_n
     finally:
         with contextlib.suppress(OSError):
             MessageQueue.unlink(name)
+    for facility in ("posix", "sysv"):
+        prediction.observe(f"{facility}-queue", observe.field(outcome, "received", facility))
+    # mq_overview(7), msgget(2): a queue is found by its name or key, by any process.
     assert outcome.ok, outcome
-    assert outcome.value == {"posix": TOKEN.hex(), "sysv": TOKEN.hex()}, outcome
-    for facility, received in outcome.value.items():
-        observed = "received" if received == TOKEN.hex() else "not received"
-        prediction.record("not received", observed, case=f"{facility} queue, process started "
-                          "by subprocess", received=received)
+    assert outcome.value["messages"] == {"posix": TOKEN.hex(), "sysv": TOKEN.hex()}, outcome
 
 
 @pytest.mark.claim("mmap-notes.shm-not-synchronised")
-@pytest.mark.parametrize(("locked", "times"), [(False, 100_000), (True, 10_000)],
-                         ids=["unlocked", "semaphore"])
-def test_concurrent_increments_need_a_semaphore(probe, prediction, locked, times):
-    outcome = probe(racing_increments, times, locked=locked, timeout=30.0)
+def test_unsynchronised_increments_can_lose_updates(probe, prediction):
+    trials = [probe(racing_increments, RACE_INCREMENTS, locked=False, timeout=30.0)
+              for _ in range(RACE_TRIALS)]
+    lost = observe.happened(trials, "lost")
+    if lost.observed and not lost.value:  # a race that did not show refutes nothing
+        lost = observe.undecided(f"no update was lost in {lost.evidence['trials']} trials "
+                                 "(the two processes may not have overlapped)")
+    prediction.observe("unlocked-loses-updates", lost)
+    for outcome in trials:  # every increment ran, and the count is never above the total
+        assert outcome.ok, outcome
+        seen = outcome.value
+        assert seen["increments"] == 2 * RACE_INCREMENTS, seen
+        assert 0 < seen["final"] <= 2 * RACE_INCREMENTS, seen
+
+
+@pytest.mark.claim("mmap-notes.shm-not-synchronised")
+def test_a_semaphore_around_each_increment_loses_none(probe, prediction):
+    outcome = probe(racing_increments, 10_000, locked=True, timeout=30.0)
+    prediction.observe("semaphore-loses-none", observe.field(outcome, "lost"))
+    # sem_overview(7): sem_wait/sem_post exclude each other, so every increment counts.
     assert outcome.ok, outcome
-    seen = outcome.value
-    assert seen["increments"] == 2 * times and 0 < seen["final"] <= 2 * times, seen
-    if locked:
-        assert seen["lost"] == 0, seen
-        prediction.record("none lost", "none lost", case="sem_wait/sem_post around each", **seen)
-    else:  # a run that happens to lose nothing does not refute "can lose"
-        observed = f"lost {seen['lost']}" if seen["lost"] else "none lost in this run"
-        prediction.record("can lose updates", observed, case="two processes, no lock",
-                          matched=True if seen["lost"] else None, **seen)
+    assert outcome.value["lost"] == 0 and outcome.value["final"] == 20_000, outcome
 
 
 @pytest.mark.claim("mmap-notes.kinds-of-shm", "go-mmap.two-kinds-of-shm")
 def test_ways_to_share_memory(probe, prediction, sized_file, shm_name, kinds_key):
     outcome = probe(shared_memory_kinds, sized_file(PAGE_SIZE), shm_name(), kinds_key, TOKEN)
+    for case, kind in (("sysv-shm", "System V shmget/shmat"), ("file-mmap", "file mmap MAP_SHARED"),
+                       ("posix-shm", "POSIX shm_open + mmap")):
+        prediction.observe(case, observe.field(outcome, "kinds", kind, "works"),
+                           claim="mmap-notes.kinds-of-shm")
+    prediction.observe("attach-calls", observe.field(outcome, "attach_calls"),
+                       claim="go-mmap.two-kinds-of-shm")
+    prediction.observe("ways-to-obtain", observe.field(outcome, "working"),
+                       claim="go-mmap.two-kinds-of-shm")
+    # shmat(2), mmap(2), shm_open(3): each of these shares memory between processes.
     assert outcome.ok, outcome
-    kinds = outcome.value
-    working = sorted(kind for kind, result in kinds.items() if result["works"])
+    kinds = outcome.value["kinds"]
     for required in ("System V shmget/shmat", "file mmap MAP_SHARED", "POSIX shm_open + mmap",
                      "MAP_SHARED|MAP_ANONYMOUS"):
-        assert required in working, kinds
+        assert kinds[required]["works"], kinds
     assert kinds["System V shmget/shmat"]["maps_name"] == f"/SYSV{kinds_key:08x} (deleted)", kinds
-    calls = sorted({kinds[kind]["attached_by"] for kind in working})
-    listed = ["System V shmget/shmat", "file mmap MAP_SHARED", "POSIX shm_open + mmap"]
-    prediction.record("all work", "all work" if set(listed) <= set(working) else "some fail",
-                      case="System V shm, mmap and POSIX shm", claim="mmap-notes.kinds-of-shm",
-                      **kinds)
-    prediction.record(["mmap", "shmat"], calls, case="calls that attach shared memory",
-                      claim="go-mmap.two-kinds-of-shm", **kinds)
-    prediction.record(2, len(working), central=False, case="ways to obtain shared memory",
-                      claim="go-mmap.two-kinds-of-shm", working=working)
 
 
 @pytest.mark.claim("mmap-notes.mmap-creates-file-on-disk")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_mmap_creates_no_file(probe, prediction, sized_file, layer):
     outcome = probe(no_file_from_mmap, sized_file(PAGE_SIZE), layer)
+    prediction.observe("new-directory-entries", observe.field(outcome, "new_entries"))
+    # mmap(2): a mapping needs an open descriptor (EBADF without one) and creates nothing.
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["entries_after"] == seen["entries_before"], seen
     assert seen["mmap_without_fd"] == "EBADF", seen
-    prediction.record("a new file", "no new file" if seen["entries_after"] == seen[
-        "entries_before"] else "a new file", case="file, private and shared anonymous mappings",
-        **seen)

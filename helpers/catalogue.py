@@ -9,8 +9,14 @@ An entry is
                  ``fault.<slug>`` or ``model.<slug>`` otherwise
 ``kind``         ``claim`` | ``spec`` | ``fault`` | ``model``
 ``source``       ``{document = key, section = "..."}`` for a claim,
-                 ``{posix = "mmap", section = "...", opts = "mmap/11"}`` for a
+                 ``{posix = "mmap", section = "...", edition = "XSH6 ..."}`` for a
                  spec entry, ``{man = "mmap(2)", section = "ERRORS"}`` otherwise
+``opts``         (optional) the POSIX assertions
+                 the entry states, ``["mmap/11"]``: Open POSIX Test Suite ids for
+                 mmap, munmap, shm_open and shm_unlink, and the numbered "shall"
+                 sentences of the msync and mprotect pages (:mod:`helpers.opts`)
+``editions``     (optional) how the 2017 and 2024 editions word the rule
+                 differently from the edition the assertion cites
 ``quote``        (claims) a short verbatim locator of the sentence in the
                  document (at most about 60 characters, never more)
 ``statement``    what the source says, paraphrased in English
@@ -144,6 +150,8 @@ class Entry:
     deviations: tuple[Mapping[str, str], ...] = ()
     quote: str = ""
     cases: tuple[Case, ...] = ()
+    opts: tuple[str, ...] = ()
+    editions: str = ""
     file: str = field(default="", compare=False)
 
     def case(self, case_id: str) -> Case | None:
@@ -185,8 +193,9 @@ class Catalogue:
 
 
 _REQUIRED = ("id", "kind", "source", "statement", "rule")
-_OPTIONAL_STR = ("prediction", "method", "untestable", "quote")
-_OPTIONAL_LIST = ("references", "conditions", "needs", "layers", "deviations")
+_OPTIONAL_STR = ("prediction", "method", "untestable", "quote", "editions")
+_OPTIONAL_LIST = ("references", "conditions", "needs", "layers", "deviations", "opts")
+_OPTS = re.compile(r"^(mmap|munmap|msync|mprotect|shm_open|shm_unlink)/[1-9][0-9]*$")
 
 
 def _fail(path: Path, where: str, message: str) -> CatalogueError:
@@ -234,6 +243,8 @@ def _entry(raw: Mapping[str, Any], path: Path, documents: Mapping[str, Document]
         raise _fail(path, where, f"needs {bad} not in the closed list {NEEDS}")
     if bad := [n for n in lists["layers"] if n not in LAYERS]:
         raise _fail(path, where, f"layers {bad} not in {LAYERS}")
+    if bad := [a for a in lists["opts"] if not isinstance(a, str) or not _OPTS.match(a)]:
+        raise _fail(path, where, f"opts {bad} must look like 'mmap/11' (interface/number)")
     for deviation in lists["deviations"]:
         if not isinstance(deviation, dict) or "summary" not in deviation:
             raise _fail(path, where, "each deviation is a table with at least 'summary'")
@@ -256,6 +267,8 @@ def _entry(raw: Mapping[str, Any], path: Path, documents: Mapping[str, Document]
         deviations=lists["deviations"],
         quote=raw.get("quote", "").strip(),
         cases=cases,
+        opts=lists["opts"],
+        editions=raw.get("editions", "").strip(),
         file=path.name,
     )
 

@@ -194,6 +194,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "madvise": (c_int, [c_void_p, c_size_t, c_int], "c"),
     "mlock": (c_int, [c_void_p, c_size_t], "c"),
     "munlock": (c_int, [c_void_p, c_size_t], "c"),
+    "mlockall": (c_int, [c_int], "c"),
+    "posix_typed_mem_open": (c_int, [c_char_p, c_int, c_int], "rt"),
     "mincore": (c_int, [c_void_p, c_size_t, ctypes.c_char_p], "c"),
     "shm_open": (c_int, [c_char_p, c_int, c_uint], "rt"),
     "shm_unlink": (c_int, [c_char_p], "rt"),
@@ -223,6 +225,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "msgrcv": (c_ssize_t, [c_int, c_void_p, c_size_t, c_long, c_int], "c"),
     "msgctl": (c_int, [c_int, c_int, c_void_p], "c"),
     "malloc": (c_void_p, [c_size_t], "c"),
+    "strncpy": (c_void_p, [c_void_p, c_char_p, c_size_t], "c"),
     "free": (None, [c_void_p], "c"),
     "gnu_get_libc_version": (c_char_p, [], "c"),
 }
@@ -348,6 +351,16 @@ def madvise(addr: int, length: int, advice: int) -> None:
 def mlock(addr: int, length: int) -> None:
     """Lock a range into RAM (``mlock(2)``)."""
     _call("mlock", addr, length)
+
+
+def mlockall(flags: int) -> None:
+    """Lock the address space, now (MCL_CURRENT) and/or as it grows (MCL_FUTURE)."""
+    _call("mlockall", flags)
+
+
+def posix_typed_mem_open(name: str, oflag: int, tflag: int) -> int:
+    """Open a typed memory object (POSIX Typed Memory Objects option); Unsupported if absent."""
+    return _call("posix_typed_mem_open", name.encode(), oflag, tflag)
 
 
 def munlock(addr: int, length: int) -> None:
@@ -528,6 +541,11 @@ def malloc(size: int) -> int:
 def free(addr: int) -> None:
     """Release a block :func:`malloc` returned (``free(3)``)."""
     _call("free", addr)
+
+
+def strncpy(dest: int, src: bytes, n: int) -> None:
+    """Copy at most ``n`` bytes of the C string ``src`` to ``dest`` (``strncpy(3)``; no errors)."""
+    _call("strncpy", dest, src, n, failed=lambda _: False)
 
 
 def gnu_get_libc_version() -> str:

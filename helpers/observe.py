@@ -47,6 +47,8 @@ class Status(enum.StrEnum):
 
 
 _TOKEN = object()
+#: Prefix of ``how`` for an observation that stands in for a value the probe never produced.
+STAND_IN = "instead-of:"
 
 
 @dataclass(frozen=True)
@@ -172,16 +174,26 @@ def _dig(value: Any, path: Sequence[Any]) -> tuple[bool, Any]:
 
 
 def field(outcome: Outcome, *path: Any) -> Observation:
-    """Return ``outcome.value[path[0]][path[1]]...``, or ``result(outcome)`` when it has none.
+    """Return ``outcome.value[path[0]][path[1]]...``, or how the probe ended when it has none.
 
-    A probe that did not return, or returned without that field, is observed
-    as how it ended (``"SIGBUS"``, ``"EINVAL"``), never as an exception in the check.
+    A probe that did not return is observed as how it ended (``"SIGBUS"``,
+    ``"EINVAL"``), never as an exception in the check; a probe that returned
+    without that field is observed as ``"no field <path>"``.  Either way the
+    observation is marked as a stand-in, which :func:`compare` never takes
+    for a value.
     """
     if outcome.ok:
         found, value = _dig(outcome.value, path)
         if found:
             return _make(value, "field:" + ".".join(map(str, path)), {"probe": outcome.target})
-    return result(outcome)
+    return _stand_in(outcome, "field:" + ".".join(map(str, path)))
+
+
+def _stand_in(outcome: Outcome, wanted: str) -> Observation:
+    """Return what a probe did in place of the value ``wanted``, marked as a stand-in."""
+    if outcome.ok:
+        return _make(f"no {wanted}", STAND_IN + wanted, {"probe": outcome.target})
+    return _make(_result_value(outcome), STAND_IN + wanted, _outcome_evidence(outcome))
 
 
 def note(outcome: Outcome, key: str) -> Observation:
@@ -192,7 +204,7 @@ def note(outcome: Outcome, key: str) -> Observation:
     """
     if key in outcome.notes:
         return _make(outcome.notes[key], f"note:{key}", _outcome_evidence(outcome))
-    return result(outcome)
+    return _stand_in(outcome, f"note:{key}")
 
 
 def classify(observation: Observation, table: Mapping[Any, Any]) -> Observation:
@@ -201,8 +213,8 @@ def classify(observation: Observation, table: Mapping[Any, Any]) -> Observation:
     For a vocabulary the document uses (``{"ok": "maps"}``).  The status and
     evidence are kept, and the original value is added to the evidence.
     """
-    if not observation.observed:
-        return observation
+    if not observation.observed or observation.how.startswith(STAND_IN):
+        return observation  # what a probe did instead is never renamed into a value
     try:
         renamed = table.get(observation.value, observation.value)
     except TypeError:  # an unhashable value (a list, a dict) has no entry
@@ -214,11 +226,13 @@ def classify(observation: Observation, table: Mapping[Any, Any]) -> Observation:
 def compare(left: Observation, right: Observation) -> Observation:
     """Return True when two observed values are equal (the bytes stored and those read back).
 
-    When either side could not be observed, that side is returned: a
-    comparison with nothing is not a ``False``.
+    When either side could not be observed, or stands in for a value the
+    probe never produced (it died first), that side is returned: two probes
+    that both died by ``SIGBUS`` are not "equal", and a comparison with
+    nothing is not a ``False``.
     """
     for side in (left, right):
-        if not side.observed:
+        if not side.observed or side.how.startswith(STAND_IN):
             return side
     equal = _jsonable(left.value) == _jsonable(right.value)
     evidence = {"left": _jsonable(left.value), "right": _jsonable(right.value),

@@ -15,7 +15,7 @@ from typing import Any
 from helpers.catalogue import KINDS, LAYERS, Catalogue, Entry
 from reports import facts as facts_
 from reports import platforms as platforms_
-from reports import sections
+from reports import posix, sections
 from reports.evidence import check_lines, probe_summary
 from reports.extras import Extra
 from reports.raw import Check, RawRun
@@ -103,11 +103,13 @@ def _entry(entry: Entry, catalogue: Catalogue, by_platform: Mapping[str, list[Ch
         "source": dict(entry.source),
         "source_file": document.file if document else None,
         "catalogue_file": entry.file,
+        "quote": entry.quote,
         "statement": entry.statement,
         "rule": entry.rule,
         "references": list(entry.references),
         "prediction": entry.prediction,
-        "quote": entry.quote,
+        "opts": list(entry.opts),
+        "editions": entry.editions,
         "conditions": list(entry.conditions),
         "needs": list(entry.needs),
         "layers": list(entry.layers),
@@ -243,6 +245,7 @@ def build(raw: RawRun, catalogue: Catalogue, extras: Sequence[Extra] = (), *,
         "entries": entries,
         "checks": checks,
         "sections": sections.build(raw.figures, extras, key_to_id),
+        "posix": posix.build(catalogue, entries, [p["id"] for p in platforms]),
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reports import posix
 from reports.errors import ReportError
 from reports.evidence import short_nodeid, value
 
@@ -136,6 +137,8 @@ def diff(a: Mapping[str, Any], b: Mapping[str, Any], platform_a: str | None = No
         _section(f"checks only {names[0]} ran", [f"  {n}" for n in checks_a if n not in checks_b]),
         _section(f"checks only {names[1]} ran", [f"  {n}" for n in checks_b if n not in checks_a]),
         _section("checks whose outcome differs", outcomes),
+        _section("POSIX assertions whose verdict differs",
+                 posix.diff_lines(a, b, pa["id"], pb["id"])),
     ]
     differs = any(findings)
     for block in findings:

@@ -80,6 +80,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
                         row["cells"][index] = (result["verdict"], result["reason"])
     groups.setdefault("fault", "Faults")
     groups.setdefault("model", "Model")
+    groups.setdefault("spec", "POSIX")
     return Grid(
         columns=tuple(columns),
         rows=tuple(

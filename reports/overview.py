@@ -115,7 +115,7 @@ def case_rows(result: Mapping[str, Any]) -> list[list[str]]:
 def finding_lines(result: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return (name, text) lines of a finding: why, holds where, conditions, facts."""
     lines = [("why", result["reason"])]
-    if result.get("holds"):
+    if result.get("holds") and result["holds"] != result["reason"]:
         lines.append(("holds", result["holds"]))
     if result.get("facts"):
         lines.append(("platform facts", ", ".join(

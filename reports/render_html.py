@@ -27,6 +27,7 @@ from reports.overview import (
     platform_table,
     provenance_rows,
 )
+from reports.posix import render_html as crosswalk_html
 from reports.verdicts import MARKERS, Verdict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -181,6 +182,10 @@ def _details(entry: Mapping[str, Any], labels: Mapping[str, str]) -> str:
         rows.append(("method", entry["method"]))
     if entry.get("untestable"):
         rows.append(("untestable", entry["untestable"]))
+    if entry.get("opts"):
+        rows.append(("POSIX assertions", ", ".join(entry["opts"])))
+    if entry.get("editions"):
+        rows.append(("other editions", entry["editions"]))
     rows += [("known deviation", "; ".join(f"{k}: {v}" for k, v in d.items()))
              for d in entry.get("deviations", [])]
     if entry.get("across"):
@@ -205,9 +210,15 @@ def _entry_row(entry: Mapping[str, Any], platform_ids: Sequence[str],
         f"data-verdicts=\"{escape(verdicts)}\" data-document=\"{escape(_group(entry))}\" "
         f"data-layers=\"{escape(' '.join(_layers(entry)))}\" data-kind=\"{escape(entry['kind'])}\">"
         f"<td class=\"id\"><code>{escape(entry['id'])}</code></td>"
-        f"<td>{escape(entry['statement'])}</td>{cells}"
+        f"<td>{escape(entry['statement'])}{_quote(entry)}</td>{cells}"
         f"<td>{reason}{_details(entry, labels)}</td></tr>"
     )
+
+
+def _quote(entry: Mapping[str, Any]) -> str:
+    """Return the claim's verbatim locator, set beside the paraphrase ('' when none)."""
+    quote = entry.get("quote")
+    return f" <q lang=\"zh\" class=\"quote\">{escape(quote)}</q>" if quote else ""
 
 
 def _entries(group: str, heading: str, intro: str, entries: Sequence[Mapping[str, Any]],
@@ -284,7 +295,8 @@ def render(report: Mapping[str, Any]) -> str:
                               report))
     posix = [e for e in entries if e["kind"] == "spec"]
     if posix:
-        parts += ["<h2>POSIX</h2>", _entries("spec", "POSIX spec entries", "", posix, report)]
+        parts += ["<h2>POSIX</h2>", _entries("spec", "POSIX spec entries", "", posix, report),
+                  crosswalk_html(report)]
     sections = report["sections"]
     for kind, title, name in (("fault", "Faults", "faults"), ("model", "Model", "model")):
         parts.append(f"<h2>{title}</h2>")

@@ -23,6 +23,7 @@ from reports.overview import (
     platform_table,
     provenance_rows,
 )
+from reports.posix import render_md as crosswalk_md
 from reports.verdicts import CLAIM_VERDICTS, MARKERS, POSIX_VERDICTS, SPEC_VERDICTS, Verdict
 
 _SPECIAL = re.compile(r"[\\`*\[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -132,7 +133,8 @@ def _entry_table(entries: Sequence[Mapping[str, Any]], platform_ids: Sequence[st
         verdicts = {r["platform"]: verdict(r["verdict"]) for r in entry["results"]}
         rows.append([
             code(entry["id"]),
-            esc(clip(entry["statement"], STATEMENT_LENGTH)),
+            esc(clip(entry["statement"], STATEMENT_LENGTH))
+            + (f" — 「{esc(entry['quote'])}」" if entry.get("quote") else ""),
             *(verdicts.get(p, "") for p in platform_ids),
             _evidence(entry),
         ])
@@ -220,7 +222,7 @@ def render(report: Mapping[str, Any]) -> str:
     posix = [e for e in entries if e["kind"] == "spec"]
     if posix:
         lines += ["## POSIX", "", *_entry_table(posix, platform_ids, "specified"), "",
-                  *_findings(posix)]
+                  *_findings(posix), *crosswalk_md(report)]
     sections = report["sections"]
     for kind, title, section in (("fault", "Faults", "faults"), ("model", "Model", "model")):
         lines += [f"## {title}", ""]

@@ -145,6 +145,11 @@ class JudgedCase:
             text += f" (explained: {self.condition})"
         return clip(text)
 
+    def short(self) -> str:
+        """Return ``case (layer): predicted P, observed O``, for a verdict's reason."""
+        return (f"{self.label()}: predicted {value(self.predicted)}, "
+                f"observed {value(self.observed)}")
+
     def as_data(self) -> dict[str, Any]:
         """Return the case as the report's JSON."""
         return {"check": self.check, "case": self.case, "instance": self.instance,
@@ -240,9 +245,9 @@ def _legacy_case(check: Check, case: Case) -> JudgedCase:
                       evidence=case.evidence)
 
 
-def _first(items: Sequence[JudgedCase], what: str) -> str:
+def _first(items: Sequence[JudgedCase], what: str, short: bool = False) -> str:
     more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
-    return f"{what}: {items[0].line()}{more}"
+    return f"{what}: {items[0].short() if short else items[0].line()}{more}"
 
 
 def _mismatch(verdict: Verdict, text: str, cases: tuple[JudgedCase, ...],
@@ -275,7 +280,7 @@ def _declared(entry: Entry, checks: Sequence[Check], layer: str | None,
     refuted = Verdict.DIFFERS if spec else Verdict.REFUTED
     central = [j for j in judged if j.central]
     if missed := [j for j in central if j.matched is False]:
-        return _mismatch(refuted, _first(missed, "central case differed"), judged, facts,
+        return _mismatch(refuted, _first(missed, "central case differed", True), judged, facts,
                          missed[0])
     for check in checks:
         reason = _broken_reason(check)
@@ -300,7 +305,8 @@ def _declared(entry: Entry, checks: Sequence[Check], layer: str | None,
     side = [j for j in judged if not j.central and j.matched is False]
     if unexplained := [j for j in side if not j.explained]:
         return _mismatch(refuted, _first(unexplained, "a side case differed and no named "
-                                         "condition explains it"), judged, facts, unexplained[0])
+                                         "condition explains it", True),
+                         judged, facts, unexplained[0])
     matched = [j for j in judged if j.matched]
     if side:
         found = tuple({"case": j.case, "condition": j.condition, "when": j.when}
@@ -311,8 +317,12 @@ def _declared(entry: Entry, checks: Sequence[Check], layer: str | None,
                                                    f"its condition: {holds}"), judged, found,
                              facts_.shown({**facts, "layer": layer}), holds)
         return Judgement(Verdict.QUALIFIED, clip(holds), judged, found, holds=holds)
+    # A side case that could not be observed or decided neither confirms nor refutes: say so.
+    open_side = _unique(f"side case {j.label()} {j.status}: {j.reason}" for j in judged
+                        if not j.central and j.status in ("unobservable", "undecided"))
     return Judgement(Verdict.CONFORMS if spec else Verdict.CONFIRMED,
-                     f"all {len(matched)} observed cases matched", judged)
+                     clip(f"all {len(matched)} observed cases matched"
+                          + (f"; {open_side}" if open_side else "")), judged)
 
 
 def _failed_note(checks: Sequence[Check]) -> str:

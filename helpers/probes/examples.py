@@ -17,7 +17,6 @@ import contextlib
 import ctypes
 import os
 import select
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,105 +25,14 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes.eof import page_round
-from helpers.probes.fork import Mapped, ended, reap
+from helpers.probes.fork import Mapped, reap
 from helpers.probes.peer import Peer, PeerDied, PeerError
+from helpers.probes.programs.process import c_int, perror, run_program, say, wait_child
+from helpers.probes.programs.unp_shm import IOS_BASE_HEX, SharedObj, parent_read_and_addresses
 from helpers.probes.regions import describe_at, region_at
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
-PR_SET_CHILD_SUBREAPER = 36
-#: libstdc++'s value of ``std::ios_base::hex`` (``_S_hex = 1L << 3``): what
-#: ``cout << ios_base::hex`` prints, since it streams the flag as a number.
-IOS_BASE_HEX = 8
-
-
-# --- running a program -----------------------------------------------------------------------
-
-def _say(*parts: str | bytes) -> None:
-    """Write one output line to fd 1, as ``cout << ... << endl`` or ``printf("...\\n")``."""
-    line = b"".join(p if isinstance(p, bytes) else p.encode() for p in parts) + b"\n"
-    os.write(1, line)
-
-
-def _perror(label: str, exc: OSError) -> None:
-    """Write ``perror(label)``'s line to fd 2."""
-    os.write(2, f"{label}: {os.strerror(exc.errno or 0)}\n".encode())
-
-
-def _wait(pid: int) -> None:
-    """Do what ``wait(NULL)`` does in a process whose only child is ``pid`` (0: none)."""
-    if pid > 0:
-        reap(pid)
-
-
-def _become_subreaper() -> None:
-    """Make this process the reaper of its orphaned descendants (``PR_SET_CHILD_SUBREAPER``)."""
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def _read_until_eof(fd: int, deadline: float) -> bytes:
-    """Return everything read from ``fd`` until end of file; TimeoutError at ``deadline``."""
-    chunks = []
-    while True:
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(remaining, 0))
-        if not ready:
-            raise TimeoutError("the program's processes kept its output open past the deadline")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def run_program(program: Callable[..., int | None], *args: Any, processes: int = 1,
-                timeout: float = 10.0) -> dict[str, Any]:
-    """Run ``program(*args)`` as a process whose fds 1 and 2 go to one pipe; return what it did.
-
-    Returns the output (stdout and stderr interleaved, as on a terminal),
-    how the program's first process ended (``"exit 0"``, ``"SIGBUS"``) and
-    how those of the ``processes - 1`` others it forks that it did not reap
-    itself ended (a child orphaned by a parent that died).  This process
-    becomes a subreaper so that such orphans are reaped here; every wait is
-    bounded by ``timeout``.
-    """
-    _become_subreaper()
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            os.close(read_fd)
-            os.dup2(write_fd, 1)
-            os.dup2(write_fd, 2)
-            os.close(write_fd)
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            code = program(*args) or 0
-        except Exception as exc:  # a Python-level failure, as the interpreter would report it
-            os.write(2, f"{type(exc).__name__}: {exc}\n".encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    deadline = time.monotonic() + timeout
-    try:
-        output = _read_until_eof(read_fd, deadline)
-        done: dict[int, str] = {}
-        while len(done) < processes:
-            try:
-                got, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if got:
-                done[got] = ended(status)
-            elif signal.sigtimedwait([signal.SIGCHLD], max(deadline - time.monotonic(), 0)) \
-                    is None:
-                raise TimeoutError(f"the program's processes did not end within {timeout} s")
-    finally:
-        os.close(read_fd)
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    return {"output": output.decode("utf-8", "backslashreplace"),
-            "main": done.pop(pid, "not reaped"), "others": sorted(done.values())}
 
 
 @contextlib.contextmanager
@@ -149,11 +57,6 @@ def _captured() -> Iterator[list[str]]:
         os.close(read_fd)
 
 
-def _c_int(value: int) -> int:
-    """Return ``value`` as C's ``int size = lseek(...)`` keeps it (32 bits, signed)."""
-    return ctypes.c_int(value).value
-
-
 def _cstring(region: Mapped, at: int = 0) -> bytes:
     """Return the NUL-terminated string at ``at``, through the region's layer."""
     if region.handle is not None:
@@ -173,7 +76,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     ``sleep(5)`` after its store is dropped: it delays only the parent.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    _say("111")
+    say("111")
     ptr = libc.mmap(0, 4000, RW, libc.MAP_SHARED, fd, 0)
     gate_r, gate_w = os.pipe()  # used only by the two forced orders
     pid = os.fork()
@@ -181,7 +84,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     waits = (pid > 0) == (order == "load first")
     os.close(gate_w if waits else gate_r)
     if pid > 0:
-        _say("222")
+        say("222")
         if order == "load first":
             select.select([gate_r], [], [], 5.0)
         libc.write_bytes(ptr, b"test\0")
@@ -190,10 +93,10 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     elif pid == 0:
         if order == "store first":
             select.select([gate_r], [], [], 5.0)
-        _say("read from the mapping: ", libc.c_string(ptr))
+        say("read from the mapping: ", libc.c_string(ptr))
         if order == "load first":
             os.write(gate_w, b"!")
-    _wait(pid)
+    wait_child(pid)
     libc.munmap(ptr, 4000)
     os.close(fd)
     return 0
@@ -218,8 +121,13 @@ def related_example_probe(path: str, size: int, order: str, runs: int) -> dict[s
         child.update(result["others"])
     with open(path, "rb") as handle:
         head = handle.read(5)
-    return {"printed": dict(printed), "parent": dict(parent), "child": dict(child),
-            "file_head": head.hex(), "runs": runs}
+    return {"printed": dict(printed), "printed_always": _always(printed),
+            "parent": dict(parent), "child": dict(child), "file_head": head.hex(), "runs": runs}
+
+
+def _always(counts: Counter[str]) -> str | None:
+    """Return the one string every run printed, None when the runs differed."""
+    return next(iter(counts)) if len(counts) == 1 else None
 
 
 def _end_of(call: Callable[[], Any]) -> Any:
@@ -266,11 +174,11 @@ def memmap_copy_program(src: str, dst: str) -> dict[str, int]:
     ftruncate, memcpy, close both, ``munmap(ptr1, 4096)``, ``munmap(ptr2, size)``.
     """
     fd1 = os.open(src, os.O_RDONLY)
-    size = _c_int(os.lseek(fd1, 0, os.SEEK_END))
+    size = c_int(os.lseek(fd1, 0, os.SEEK_END))
     try:
         ptr1 = libc.mmap(0, size, libc.PROT_READ, libc.MAP_SHARED, fd1, 0)
     except OSError as exc:
-        _perror("mmap", exc)
+        perror("mmap", exc)
         return {"code": 0, "size": size, "ptr1": 0}
     fd2 = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
     ptr2 = libc.mmap(0, size, RW, libc.MAP_SHARED, fd2, 0)
@@ -294,7 +202,7 @@ def memmap_copy_probe(src: str, dst: str, touch_page: int | None = None) -> dict
     left = [region_at(state["ptr1"] + page * PAGE) is not None
             for page in range(page_round(max(state["size"], 1)) // PAGE)] if state["ptr1"] else []
     result = {"output": "".join(out), "size": state["size"], "source_pages_still_mapped": left,
-              "target_exists": os.path.exists(dst)}
+              "source_released": not any(left), "target_exists": os.path.exists(dst)}
     if touch_page is not None:
         note(base=state["ptr1"], **result)
         libc.load(state["ptr1"] + touch_page * PAGE)
@@ -306,50 +214,23 @@ def memmap_copy_probe(src: str, dst: str, touch_page: int | None = None) -> dict
 def parent_child_program(path: str, layer: str) -> int:
     """webserver-mmap's related-process example: the child strcpy's, the parent waits and prints."""
     fd = os.open(path, os.O_RDWR)
-    size = _c_int(os.lseek(fd, 0, os.SEEK_END))
+    size = c_int(os.lseek(fd, 0, os.SEEK_END))
     try:
         region = Mapped(layer, size, fd=fd)
     except (OSError, ValueError) as exc:  # ValueError: Python's mmap refusing the length
         if isinstance(exc, OSError):
-            _perror("mmap", exc)
+            perror("mmap", exc)
         else:
             os.write(2, f"ValueError: {exc}\n".encode())
         return 0
     pid = os.fork()
     if pid > 0:
-        _wait(pid)
+        wait_child(pid)
         buf = _cstring(region)  # strcpy(buf, ptr) into char buf[64]
-        _say("read data : ", buf)
+        say("read data : ", buf)
     elif pid == 0:
         region.write(0, b"nihao a, son!!!\0")
     region.unmap()
-    return 0
-
-
-def webserver_copy_program(src: str, dst: str) -> int:
-    """webserver-mmap's copy program: truncate the target, write one byte, map both, memcpy."""
-    fd = os.open(src, os.O_RDWR)
-    length = _c_int(os.lseek(fd, 0, os.SEEK_END))
-    fd1 = os.open(dst, os.O_RDWR | os.O_CREAT, 0o664)
-    os.truncate(dst, length)
-    os.write(fd1, b"\0")  # write(fd1, "", 1): one byte, at the descriptor's offset 0
-    mapped: dict[str, int] = {}
-    failed: dict[str, OSError] = {}
-    for name, which in (("ptr", fd), ("ptr1", fd1)):  # both mmap calls, then both checks
-        try:
-            mapped[name] = libc.mmap(0, length, RW, libc.MAP_SHARED, which, 0)
-        except OSError as exc:
-            failed[name] = exc
-    for name in ("ptr", "ptr1"):
-        if name in failed:
-            _perror(name, failed[name])
-            return 0
-    ptr, ptr1 = mapped["ptr"], mapped["ptr1"]
-    ctypes.memmove(ptr1, ptr, length)
-    libc.munmap(ptr1, length)
-    libc.munmap(ptr, length)
-    os.close(fd1)
-    os.close(fd)
     return 0
 
 
@@ -381,15 +262,15 @@ def anonymous_fork_program(layer: str, child_sleep: float) -> int:
     pid = os.fork()
     if pid > 0:
         region.write(0, b"hello, world\0")
-        _wait(pid)
+        wait_child(pid)
     elif pid == 0:
         if child_sleep:
             time.sleep(child_sleep)
-        _say(_cstring(region))
+        say(_cstring(region))
     try:
         region.unmap()
     except OSError as exc:
-        _perror("munmap", exc)
+        perror("munmap", exc)
     return 0
 
 
@@ -401,16 +282,13 @@ def anonymous_fork_probe(layer: str, child_sleep: float, runs: int) -> dict[str,
         result = run_program(anonymous_fork_program, layer, child_sleep, processes=2)
         printed[result["output"]] += 1
         statuses.update([result["main"], *result["others"]])
-    return {"printed": dict(printed), "statuses": dict(statuses), "runs": runs}
+    # Clean: every process the probe reaped exited 0 and no "munmap:" perror line appeared.
+    clean = set(statuses) == {"exit 0"} and not any("munmap" in text for text in printed)
+    return {"printed": dict(printed), "printed_always": _always(printed),
+            "statuses": dict(statuses), "clean": clean, "runs": runs}
 
 
 # --- unp-shm: the shared object over fork, the page model ------------------------------------
-
-class SharedObj(ctypes.Structure):
-    """The example's ``SharedObj``; the document does not show it: a length and a char array."""
-
-    _fields_ = (("len", ctypes.c_int), ("str", ctypes.c_char * 64))
-
 
 def shared_obj_program(layer: str) -> int:
     """unp-shm's anonymous example: the child fills a SharedObj, the parent reads it after waitpid.
@@ -426,49 +304,45 @@ def shared_obj_program(layer: str) -> int:
         hello = b"hello world"
         obj.len = len(hello)
         ctypes.memmove(region.addr + SharedObj.str.offset, hello, len(hello))
-        _say(f"child:{os.getpid()} wrote [str:", obj.str, f",len:{obj.len}]")
-        _say(f"child share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
+        say(f"child:{os.getpid()} wrote [str:", obj.str, f",len:{obj.len}]")
+        say(f"child share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
         del obj
         region.unmap()
         return 0
     reap(pid)
-    _say(f"parent:{os.getpid()} read [str:", obj.str, f",len:{obj.len}]")
-    _say(f"parent share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
+    say(f"parent:{os.getpid()} read [str:", obj.str, f",len:{obj.len}]")
+    say(f"parent share_obj addr:{IOS_BASE_HEX}{region.addr:#x}")
     del obj
     region.unmap()
     return 0
 
 
+def shared_obj_probe(layer: str) -> dict[str, Any]:
+    """Run :func:`shared_obj_program`; return its output, what the parent read, the addresses."""
+    result = run_program(shared_obj_program, layer, processes=2)
+    return {**result, **parent_read_and_addresses(result["output"])}
+
+
 def unp_model_setup(path: str) -> int:
     """The page-model program up to its mmap: ``page_size`` 'B's and 10 'C's, map 15000 bytes."""
     page = PAGE
-    _say(f"pagesize={page}")
+    say(f"pagesize={page}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o700)
     os.write(fd, b"B" * page + b"C" * 10)
     os.close(fd)
     fd = os.open(path, os.O_RDWR)
-    addr = libc.mmap(0, 15000, RW, libc.MAP_SHARED, fd, 0)
-    os.close(fd)  # the program closes it at the end; the mapping does not need it
-    return addr
+    return libc.mmap(0, 15000, RW, libc.MAP_SHARED, fd, 0)  # fd stays open: closed at the end
 
 
 def unp_model_body(addr: int) -> None:
     """The page-model program's four reads (labels as it prints them) and four stores."""
     for label, index in (("value[0]=", 0), ("value[4095]=", PAGE - 1), ("value[4096]=", PAGE),
                          ("value[4106]=", PAGE + 10)):
-        _say(label, bytes([libc.load(addr + index)]))
+        say(label, bytes([libc.load(addr + index)]))
     libc.store(addr, ord("X"))
     libc.store(addr + PAGE - 1, ord("X"))
     libc.store(addr + PAGE - 1 + 10, ord("Y"))
     libc.store(addr + PAGE + 20, ord("Z"))
-
-
-def unp_model_program(path: str) -> int:
-    """unp-shm's page-model program as published (its two extra stores commented out)."""
-    addr = unp_model_setup(path)
-    unp_model_body(addr)
-    libc.munmap(addr, 15000)
-    return 0
 
 
 def unp_model_extra_store(path: str, at: int) -> dict[str, Any]:
@@ -487,34 +361,3 @@ def unp_model_extra_store(path: str, at: int) -> dict[str, Any]:
     note(base=addr, region_at_target=describe_at(target), inside_mapping=inside)
     libc.store(target, ord("O") if inside else libc.load(target))
     return {"region_at_target": describe_at(target)}
-
-
-# --- go-mmap: the demo ------------------------------------------------------------------------
-
-GO_MAP = 128 << 20
-
-
-def go_demo_program(path: str) -> int:
-    """go-mmap's demo: grow to 1, map 128 MiB shared, grow to 22, store the message and spaces.
-
-    Exits without msync; the deferred munmap runs as ``main`` returns.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-
-    def grow(size: int) -> None:
-        if os.fstat(fd).st_size >= size:
-            return
-        os.ftruncate(fd, size)
-
-    grow(1)
-    addr = libc.mmap(0, GO_MAP, RW, libc.MAP_SHARED, fd, 0)
-    msg = b"hello mmap!"
-    grow(len(msg) * 2)
-    for i, byte in enumerate(msg):
-        libc.store(addr + 2 * i, byte)
-        libc.store(addr + 2 * i + 1, ord(" "))
-    libc.munmap(addr, GO_MAP)
-    return 0
-

@@ -12,7 +12,8 @@ from __future__ import annotations
 from helpers import libc
 
 #: capability(7) numbers; the same on every architecture.
-CAPABILITIES = {"CAP_IPC_LOCK": 14, "CAP_SYS_ADMIN": 21, "CAP_SYS_RESOURCE": 24}
+CAPABILITIES = {"CAP_DAC_OVERRIDE": 1, "CAP_IPC_LOCK": 14, "CAP_SYS_ADMIN": 21,
+                "CAP_SYS_RESOURCE": 24}
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 

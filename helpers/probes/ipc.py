@@ -406,13 +406,23 @@ def pipe_versus_mapping(path: str, layer: str, token: bytes, cutoff: float) -> d
     late = mapping.read(0, len(token))
     peer.result()
     return {"pipe_blocking_read": blocking, "pipe_nonblocking_read": nonblocking,
-            "mapping_read_before_peer": early.hex(), "mapping_read_seconds": mapping_seconds,
+            "mapping_read_before_peer": early.hex(),
+            "mapping_read_before_peer_is_zero": early == bytes(len(early)),
+            "mapping_read_seconds": mapping_seconds,
             "pipe_after_peer": piped.hex(), "mapping_after_peer": late.hex()}
 
 
-def _increment(addr: int, sem_addr: int | None, times: int, start: int) -> int:
+def _increment(addr: int, sem_addr: int | None, times: int, start: int, me: int) -> int:
     counter = ctypes.c_long.from_address(addr)
     read_exactly(start, 1, 5.0, "start signal")
+    # Both racers start together: each raises its own flag and waits for the other's, so
+    # the first cannot finish before the second is even running.
+    flags = (ctypes.c_long * 2).from_address(addr + 128)
+    flags[me] = 1
+    deadline = time.monotonic() + 5.0
+    while not flags[1 - me]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the other racer never started")
     if sem_addr is None:
         for _ in range(times):
             counter.value += 1  # a load, an add and a store: not atomic
@@ -430,15 +440,16 @@ def racing_increments(times: int, *, locked: bool) -> dict[str, Any]:
     """Two forked processes each add 1 to a shared counter ``times`` times, at once.
 
     With ``locked`` each increment is inside ``sem_wait``/``sem_post`` on a
-    process-shared semaphore.  Returns the final count and how many
+    process-shared semaphore.  The two start together (each waits, bounded,
+    until the other is running).  Returns the final count and how many
     increments were lost.
     """
     region = libc.mmap(0, PAGE, libc.PROT_READ | libc.PROT_WRITE,
                        libc.MAP_SHARED | libc.MAP_ANONYMOUS)
     sem = Semaphore.create(region + 64, 1) if locked else None
     start_r, start_w = os.pipe()
-    racers = [start_forked(_increment, region, sem.addr if sem else None, times, start_r)
-              for _ in range(2)]
+    racers = [start_forked(_increment, region, sem.addr if sem else None, times, start_r, me)
+              for me in range(2)]
     os.write(start_w, b"gg")
     done = [racer.result(timeout=20.0) for racer in racers]
     final = ctypes.c_long.from_address(region).value
@@ -466,7 +477,8 @@ def message_to_unrelated(name: str, key: int, token: bytes) -> dict[str, Any]:
     """Send ``token`` on a new POSIX queue ``name`` and a new System V queue ``key``.
 
     An unrelated process (a fresh interpreter) then receives from both.
-    Returns what it received per facility.  Both queues are removed.
+    Returns what it received per facility (hex), and per facility whether
+    that was ``token``.  Both queues are removed.
     """
     queue = MessageQueue(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, maxmsg=4, msgsize=64)
     try:
@@ -475,7 +487,9 @@ def message_to_unrelated(name: str, key: int, token: bytes) -> dict[str, Any]:
         sysv = libc.msgget(key, IPC_CREATE_NEW | 0o600)
         try:
             sysv_message_send(sysv, token)
-            return dict(run_unrelated(receive_messages, name, key, 64))
+            messages = dict(run_unrelated(receive_messages, name, key, 64))
+            return {"messages": messages,
+                    "received": {k: v == token.hex() for k, v in messages.items()}}
         finally:
             libc.msgctl_rmid(sysv)
     finally:
@@ -503,6 +517,7 @@ def no_file_from_mmap(path: str, layer: str) -> dict[str, Any]:
     except OSError as exc:
         without_fd = libc.errno_name(exc)
     return {"entries_before": before, "entries_after": after,
+            "new_entries": len(set(after) - set(before)),
             "free_inodes_before": free_before, "free_inodes_after": free_after,
             "mmap_without_fd": without_fd}
 
@@ -523,7 +538,9 @@ def shared_memory_kinds(path: str, shm: str, key: int, token: bytes) -> dict[str
     POSIX shm object (``shm_open`` + ``mmap``), a shared anonymous mapping
     and a ``memfd_create`` object.  Returns per interface whether the
     child's store was seen here, the call that attached the memory and the
-    name ``/proc/self/maps`` gives the mapping, or why it could not be made.
+    name ``/proc/self/maps`` gives the mapping, or why it could not be made;
+    and, over the interfaces that worked, how many there were and the calls
+    that attached them (``"mmap+shmat"``).
     """
     rw = libc.PROT_READ | libc.PROT_WRITE
     results: dict[str, Any] = {}
@@ -560,7 +577,9 @@ def shared_memory_kinds(path: str, shm: str, key: int, token: bytes) -> dict[str
         start_forked(_store_token, addr, token).result()
         results[kind] = {"works": libc.read_bytes(addr, len(token)) == token,
                          "attached_by": call, "maps_name": _maps_name(addr)}
-    return results
+    working = [kind for kind, result in results.items() if result["works"]]
+    calls = sorted({results[kind]["attached_by"] for kind in working})
+    return {"kinds": results, "working": len(working), "attach_calls": "+".join(calls)}
 
 
 if __name__ == "__main__":

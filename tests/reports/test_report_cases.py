@@ -163,7 +163,7 @@ TABLE = [
      Verdict.INCONCLUSIVE, "race did not show"),
     ("side undecided does not decide", [run(*CENTRAL_OK, obs("tmpfs-only", status="undecided",
                                                              reason="noise"))], EXT4,
-     Verdict.CONFIRMED, ""),
+     Verdict.CONFIRMED, "side case tmpfs-only (libc) undecided: noise"),
     ("machinery broke before a central case", [run(obs("tmpfs-only", "ok"), outcome="error")],
      EXT4, Verdict.ERROR, "the check broke"),
     ("a probe that could not run, before a central case",
