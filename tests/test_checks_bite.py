@@ -113,7 +113,7 @@ def test_the_score_counts_flips_of_targets_of_real_mutants_only():
     assert document["proven_claims"] == [{"claim": "a.x", "by": ["real"]}]
     assert (document["proven"], document["claim_entries"], document["score_percent"]) == \
         (1, 6, 16.7)
-    assert document["errors"] == 1 and document["controls_flipped"] == 2
+    assert document["errors"] == 1 and document["unstable_claims"] == ["a.v", "a.y"]
     row = document["mutants"][0]
     assert row["side_effects"] == ["a.y: refuted -> confirmed"]  # not a target: no proof
     assert row["errors"] == ["a.z: confirmed -> error"]

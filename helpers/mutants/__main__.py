@@ -77,8 +77,9 @@ def _print(document: dict[str, Any]) -> list[str]:
         if row["errors"]:
             problems.append(f"under {row['mutant']} {len(row['errors'])} entries came out error: "
                             + "; ".join(row["errors"]))
-        if row["control"] and flips:
-            problems.append(f"control mutant {row['mutant']} flipped: " + "; ".join(flips))
+    if document["unstable_claims"]:
+        problems.append("claims flipped under a control mutant, which changes nothing they "
+                        "predict (unstable verdicts): " + ", ".join(document["unstable_claims"]))
     print(f"score: {document['proven']}/{document['claim_entries']} claim entries proven "
           f"({document['score_percent']} %, target {document['target_percent']} %)")
     return problems

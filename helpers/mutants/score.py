@@ -141,8 +141,9 @@ def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
         "proven": len(proven),
         "claim_entries": total,
         "errors": sum(len(r["errors"]) for r in rows),
-        "controls_flipped": sum(len(r["flipped"]) + len(r["side_effects"])
-                                for r in rows if r["control"]),
+        # A claim that flips under a control moved with nothing it predicts changed.
+        "unstable_claims": sorted({c.split(":")[0] for r in rows if r["control"]
+                                   for c in r["side_effects"] if c.split(":")[0] in claims}),
         "baseline_status": baseline.status,
         "mutants": rows,
         "proven_claims": [{"claim": c, "by": by} for c, by in sorted(proven.items())],
