@@ -1,7 +1,7 @@
-/* munmap(2): the call deletes the mappings of the pages in the range
- * [addr, addr+length); the rest of a mapping stays.
- * Mutant: munmap at the start of a file mapping releases the whole mapping,
- * whatever length it is given. */
+/* munmap(2): any page-aligned range may be unmapped, whatever length the
+ * mapping was made with; a range with no mapping in it is no error.
+ * Mutant: munmap at the start of a file mapping fails with EINVAL unless
+ * it is given the length the mapping was made with. */
 #include "mutant.h"
 
 #include <pthread.h>
@@ -29,13 +29,19 @@ INTERPOSE_MMAP
 
 int munmap(void *addr, size_t length) {
     REAL(munmap);
+    int refused = 0;
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < sizeof regions / sizeof *regions; i++)
         if (regions[i].base && regions[i].base == addr) {
-            if (regions[i].length > length)
-                length = regions[i].length;
-            regions[i].base = NULL;
+            if (regions[i].length != length)
+                refused = 1;
+            else
+                regions[i].base = NULL;
         }
     pthread_mutex_unlock(&lock);
+    if (refused) {
+        errno = EINVAL;
+        return -1;
+    }
     return real_munmap(addr, length);
 }
