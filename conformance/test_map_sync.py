@@ -21,7 +21,7 @@ import pytest
 from helpers import libc, observe
 from helpers.libc import PAGE_SIZE
 from helpers.platform import filesystem_type
-from helpers.probes.mapping import map_file
+from helpers.probes.mapping import map_file, map_sync_state
 
 NEEDS_VALIDATE = "unp-shm.map-sync-needs-validate"
 DAX_ONLY = "unp-shm.map-sync-dax-only"
@@ -67,20 +67,28 @@ def _rows() -> list[object]:
 def test_map_sync_is_ignored_unless_validated(probe, prediction, sized_file, where, kind):
     directory = None if where == "tempdir" else DIRECTORIES[where]
     path = sized_file(PAGE_SIZE, directory=directory)
-    outcome = probe(map_file, path, PAGE_SIZE, flags=f"{kind}|MAP_SYNC")
+    outcome = probe(map_sync_state, path, f"{kind}|MAP_SYNC")
     dax = _mounted_with_dax(path)
     validated = kind == "MAP_SHARED_VALIDATE"
     instance = f"{kind}|MAP_SYNC on {FILESYSTEMS[where]}" + (" (DAX)" if dax else "")
-    seen = observe.result(outcome)
     if not validated:
-        case = "shared-ignores" if kind == "MAP_SHARED" else "private-ignores"
-        prediction.observe(case, seen, claim=NEEDS_VALIDATE, instance=instance)
+        case = "shared-makes-sync-mapping" if kind == "MAP_SHARED" else \
+            "private-makes-sync-mapping"
+        # A synchronous-fault ("sf") mark without DAX changes nothing: MAP_SYNC can act only
+        # on a DAX file, so only there does the mark say the flag was used.
+        made = observe.field(outcome, "sync_mapping") if dax else observe.unobservable(
+            f"MAP_SYNC acts only on DAX files and {FILESYSTEMS[where]} here is not mounted "
+            "with DAX", outcome)
+        prediction.observe(case, made, claim=NEEDS_VALIDATE, instance=instance)
     elif not dax:
-        prediction.observe("validate-checks", seen, claim=NEEDS_VALIDATE, instance=instance)
-        prediction.observe("non-dax-refused", seen, claim=DAX_ONLY, instance=instance)
+        refused = observe.field(outcome, "errno")
+        prediction.observe("validate-checks", refused, claim=NEEDS_VALIDATE, instance=instance)
+        prediction.observe("non-dax-refused", refused, claim=DAX_ONLY, instance=instance)
+    assert outcome.ok, outcome
+    seen = outcome.value
     # mmap(2): only MAP_SHARED_VALIDATE looks at MAP_SYNC, and refuses it without DAX.
     expected = "maps" if not validated or dax else EOPNOTSUPP
-    assert ("maps" if outcome.ok else outcome.errno) == expected, outcome
+    assert ("maps" if seen["mapped"] else seen["errno"]) == expected, outcome
 
 
 @pytest.mark.claim(DAX_ONLY)

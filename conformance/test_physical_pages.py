@@ -93,7 +93,8 @@ def test_pages_appear_only_when_touched(probe, prediction, layer):
     touched = set(seen["touched"])
     assert not any(seen["before"]["present"]), seen
     assert [i for i, p in enumerate(seen["after"]["present"]) if p] == sorted(touched), seen
-    assert seen["child_frame"] != seen["parent_frame"], seen  # copy-on-write after fork
+    if seen["parent_frame"]:  # frame numbers read as zero without CAP_SYS_ADMIN
+        assert seen["child_frame"] != seen["parent_frame"], seen  # copy-on-write after fork
 
 
 @pytest.mark.claim("go-mmap.mapping-larger-than-physical")

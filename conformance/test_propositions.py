@@ -1,9 +1,9 @@
 """Checks of propositions the other families leave out, each judged as its document wrote it.
 
 - A MAP_PRIVATE mapping is isolated from its file both ways (memmap-ipc,
-  unp-shm): mmap(2) guarantees only that its stores never reach the file;
-  whether later changes of the file show in it is unspecified, and on Linux
-  an untouched page shows them.
+  unp-shm; webserver-mmap's "not synchronised"): mmap(2) guarantees only
+  that its stores never reach the file; whether later changes of the file
+  show in it is unspecified, and on Linux an untouched page shows them.
 - A mapping cannot be reached at its address from another process
   (memmap-ipc): each process has its own address space.
 - The descriptor comes from open of a disk file (webserver-mmap, mmap-notes):
@@ -49,9 +49,10 @@ LAYERS = ["libc", pytest.param("pymmap", marks=pytest.mark.layer("pymmap"))]
 PRIVATE_CLAIMS = ("memmap-ipc.map-private-own-area", "unp-shm.map-private-own-copy")
 PRIVATE_CASES = ("store-reaches-file", "file-change-seen-in-untouched-page",
                  "file-change-seen-in-written-page")
+UNSYNCHRONISED = "webserver-mmap.map-private-copy-on-write"
 
 
-@pytest.mark.claim(*PRIVATE_CLAIMS)
+@pytest.mark.claim(*PRIVATE_CLAIMS, UNSYNCHRONISED)
 @pytest.mark.parametrize("layer", LAYERS)
 def test_private_mapping_and_its_file(probe, prediction, sized_file, layer):
     outcome = probe(private_both_ways, sized_file(2 * PAGE_SIZE, fill=b"."), layer)
@@ -59,6 +60,10 @@ def test_private_mapping_and_its_file(probe, prediction, sized_file, layer):
         for case in PRIVATE_CASES:
             prediction.observe(case, observe.field(outcome, case.replace("-", "_")),
                                claim=claim, layer=layer)
+    # webserver-mmap's "not synchronised" (不同步) covers the file-to-mapping direction too.
+    for case in PRIVATE_CASES[1:]:
+        prediction.observe(case, observe.field(outcome, case.replace("-", "_")),
+                           claim=UNSYNCHRONISED, layer=layer)
     assert outcome.ok, outcome
     # mmap(2): private stores never reach the file, and a page the process wrote is its own.
     assert outcome.value["store_reaches_file"] is False, outcome

@@ -14,8 +14,9 @@ import pytest
 from helpers.probes import spec_mmap as p
 from helpers.probes.spec_rows import File, Row, Shm, check, params
 
-TAIL_ON_TMPFS = ("/dev/shm", "tmpfs keeps bytes stored past end of file in the last page and "
-                 "shows them when the object grows (model.ftruncate-extend-zero-fill)")
+TAIL_KEPT = ("a filesystem that keeps pages only in memory (tmpfs, ramfs) keeps bytes stored "
+             "past end of file in the last page and shows them when the object grows "
+             "(model.ftruncate-extend-zero-fill)")
 
 ROWS = [
     Row("spec.mmap-maps-object-at-offset", "bytes-at-offset", p.bytes_at_offset,
@@ -61,10 +62,11 @@ ROWS = [
     Row("spec.mmap-whole-pages-and-eof", "tail-zero-filled", p.tail_of_last_page, (File(1),),
         True, "field", "tail_zero"),
     Row("spec.mmap-whole-pages-and-eof", "tail-not-written-out", p.tail_store_not_written,
-        (File(1), "file"), True, "field", "not_written", instance="scratch file"),
+        (File(1), "file"), True, "field", "not_written", instance="scratch file",
+        deviation=("scratch", TAIL_KEPT)),
     Row("spec.mmap-whole-pages-and-eof", "tail-not-written-out", p.tail_store_not_written,
         (Shm(), "shm"), True, "field", "not_written", instance="shm object",
-        deviation=TAIL_ON_TMPFS),
+        deviation=("/dev/shm", TAIL_KEPT)),
     Row("spec.mmap-whole-pages-and-eof", "page-past-eof", p.touch_past_eof, (File(1),),
         "SIGBUS/BUS_ADRERR", "signal"),
     Row("spec.mmap-atime", "atime-marked", p.atime_marked, (File(1),), True, "field", "marked"),

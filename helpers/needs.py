@@ -20,7 +20,7 @@ from pathlib import Path
 
 from helpers import libc
 from helpers.catalogue import NEEDS
-from helpers.platform import user_namespaces_allowed
+from helpers.platform import privileged, user_namespaces_allowed
 
 
 class Missing(enum.StrEnum):
@@ -43,9 +43,18 @@ class Unmet:
 
 
 def _root() -> Unmet | None:
-    if os.geteuid() == 0:
+    """Root's powers over the whole machine: CAP_SYS_ADMIN in the initial user namespace.
+
+    That is what page frame numbers in /proc/pid/pagemap ask for; euid 0 in
+    a user namespace (a rootless container) reads them as zero.
+    """
+    if privileged():
         return None
-    return Unmet("root", Missing.SKIPPED, "the run is not privileged (euid != 0)")
+    if os.geteuid() == 0:
+        return Unmet("root", Missing.SKIPPED, "euid is 0 only inside a user namespace: the run "
+                     "holds no CAP_SYS_ADMIN in the initial user namespace")
+    return Unmet("root", Missing.SKIPPED, "the run is not privileged: no CAP_SYS_ADMIN in the "
+                 "initial user namespace (page frame numbers read as zero)")
 
 
 def _posix_shm() -> Unmet | None:
@@ -82,7 +91,11 @@ def _hugetlb() -> Unmet | None:
     for line in Path("/proc/meminfo").read_text().splitlines() if sys.platform == "linux" else []:
         if line.startswith("HugePages_Free:") and int(line.split()[1]) > 0:
             return None
-    return Unmet("hugetlb", Missing.UNSUPPORTED, "no free huge pages are reserved")
+    if "hugetlbfs" not in (Path("/proc/filesystems").read_text()
+                           if os.path.exists("/proc/filesystems") else ""):
+        return Unmet("hugetlb", Missing.UNSUPPORTED, "the kernel has no hugetlbfs")
+    return Unmet("hugetlb", Missing.SKIPPED, "no free huge pages are reserved "
+                 "(root can reserve some: /proc/sys/vm/nr_hugepages)")
 
 
 def _dax() -> Unmet | None:
@@ -101,9 +114,7 @@ def _ptrace() -> Unmet | None:
 def _proc_pagemap() -> Unmet | None:
     if not os.path.exists("/proc/self/pagemap"):
         return Unmet("proc_pagemap", Missing.UNSUPPORTED, "/proc/self/pagemap is missing")
-    if os.geteuid() != 0:
-        return Unmet("proc_pagemap", Missing.SKIPPED, "page frame numbers need CAP_SYS_ADMIN")
-    return None
+    return None  # present bits need no privilege; frame numbers need "root" as well
 
 
 def _dev_zero() -> Unmet | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform as _stdlib_platform
+import re
 import socket
 import sys
 from pathlib import Path
@@ -29,22 +30,56 @@ def _read(path: str) -> str | None:
         return None
 
 
-def filesystem_type(path: str) -> str | None:
-    """Return the type of the filesystem ``path`` lives on (``"tmpfs"``), from /proc/mounts."""
-    mounts = _read("/proc/self/mounts")
-    if mounts is None:
+#: Filesystems that keep file pages only in memory: nothing is ever written back, so
+#: "dirty until msync" and "on disk after msync" cannot be observed on them.
+NO_WRITEBACK = frozenset({"tmpfs", "ramfs", "hugetlbfs", "devtmpfs"})
+#: Inode numbers the kernel gives its initial namespaces (include/linux/proc_ns.h).
+_INITIAL_NAMESPACE = {"user": 0xEFFFFFFD, "pid": 0xEFFFFFFC, "ipc": 0xEFFFFFFF}
+_CAP_SYS_ADMIN = 21
+
+
+def _unescape(field: str) -> str:
+    """Undo the octal escapes of /proc/self/mountinfo (``\\040`` for a space)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def mount_of(path: str) -> dict[str, Any] | None:
+    """Return the mount ``path`` lives on: mount point, type, source and all its options.
+
+    Read from /proc/self/mountinfo (the deepest mount point containing the
+    path); the options are the mount's own and its superblock's, as
+    ``mount`` would print them.  None where there is no mountinfo.
+    """
+    mountinfo = _read("/proc/self/mountinfo")
+    if mountinfo is None:
         return None
     target = os.path.realpath(path)
-    best, best_type = "", None
-    for line in mounts.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
+    best: dict[str, Any] | None = None
+    for line in mountinfo.splitlines():
+        head, _, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if len(fields) < 6 or len(rest) < 2:
             continue
-        point = fields[1].replace("\\040", " ")
+        point = _unescape(fields[4])
         inside = target == point or target.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, best_type = point, fields[2]
-    return best_type
+        if inside and (best is None or len(point) >= len(best["mount_point"])):
+            options = fields[5].split(",")
+            options += [o for o in (rest[2].split(",") if len(rest) > 2 else [])
+                        if o not in options]
+            best = {"mount_point": point, "type": rest[0], "source": _unescape(rest[1]),
+                    "device": fields[2], "options": options}
+    return best
+
+
+def filesystem_type(path: str) -> str | None:
+    """Return the type of the filesystem ``path`` lives on (``"tmpfs"``)."""
+    mount = mount_of(path)
+    return mount["type"] if mount else None
+
+
+def has_writeback(fs_type: str | None) -> bool:
+    """Return whether files on ``fs_type`` have a backing store that dirty pages go to."""
+    return fs_type not in NO_WRITEBACK
 
 
 def _capabilities() -> list[str] | None:
@@ -79,6 +114,10 @@ def container() -> dict[str, Any]:
     for word in ("docker", "kubepods", "lxc", "libpod"):
         if word in cgroup:
             hints.append(f"cgroup path mentions {word}")
+    if kind not in (None, "wsl") and in_container() is False:
+        # Files left by an image build prove nothing: the PID namespace is the host's.
+        hints.append(f"not a {kind} container: the PID namespace is the initial one")
+        kind = None
     return {"kind": kind, "hints": hints}
 
 
@@ -102,6 +141,65 @@ def _os_release() -> str | None:
     return None
 
 
+def _namespace_inode(kind: str) -> int | None:
+    try:
+        return os.stat(f"/proc/self/ns/{kind}").st_ino
+    except OSError:
+        return None
+
+
+def in_initial_namespace(kind: str) -> bool | None:
+    """Return whether this process is in the initial ``kind`` namespace (None: unknown)."""
+    inode = _namespace_inode(kind)
+    return None if inode is None else inode == _INITIAL_NAMESPACE[kind]
+
+
+def privileged() -> bool:
+    """Return whether the run holds CAP_SYS_ADMIN in the initial user namespace.
+
+    That is what the kernel asks of a reader of page frame numbers, of
+    ``drop_caches`` and of most mounts; euid 0 inside a user namespace (a
+    rootless container) holds the capability only over that namespace.
+    """
+    status = _read("/proc/self/status") or ""
+    mask = next((int(line.split()[1], 16) for line in status.splitlines()
+                 if line.startswith("CapEff:")), 0)
+    return bool(mask >> _CAP_SYS_ADMIN & 1) and in_initial_namespace("user") is True
+
+
+def in_container() -> bool | None:
+    """Return whether the run is in a PID namespace other than the initial one."""
+    initial = in_initial_namespace("pid")
+    return None if initial is None else not initial
+
+
+def _sysv_shm() -> dict[str, Any]:
+    """Return where System V segments live: the IPC namespace's internal shm mount and limits.
+
+    Segments are backed by the kernel's own tmpfs (shmem) mount, which no
+    mount table lists; its limits and namespace are what differ between runs.
+    """
+    limits = {}
+    for name in ("shmmax", "shmall", "shmmni"):
+        value = _read(f"/proc/sys/kernel/{name}")
+        limits[name] = int(value) if value and value.strip().isdigit() else None
+    return {"type": "tmpfs" if os.path.exists("/proc/sysvipc/shm") else None,
+            "mount_point": None, "source": "kernel-internal shmem mount",
+            "options": [], "limits": limits,
+            "initial_ipc_namespace": in_initial_namespace("ipc")}
+
+
+def locations(scratch: str | None = None) -> dict[str, dict[str, Any] | None]:
+    """Return, for every place the checks put memory or files, its path and mount."""
+    from helpers import scratch as scratch_module
+
+    where = scratch or scratch_module.directory()
+    return {"scratch": {"path": where, **(mount_of(where) or {})},
+            "posix_shm": {"path": "/dev/shm", **(mount_of("/dev/shm") or {})}
+            if os.path.isdir("/dev/shm") else None,
+            "sysv_shm": _sysv_shm() if sys.platform == "linux" else None}
+
+
 def user_namespaces_allowed() -> bool:
     """Return whether unprivileged user namespaces look enabled (without creating one)."""
     limit = _read("/proc/sys/user/max_user_namespaces")
@@ -111,15 +209,18 @@ def user_namespaces_allowed() -> bool:
     return not (restrict is not None and restrict.strip() == "0" and os.geteuid() != 0)
 
 
-def fingerprint(paths: dict[str, str] | None = None) -> dict[str, Any]:
+def fingerprint(scratch: str | None = None) -> dict[str, Any]:
     """Return the fingerprint of this host and interpreter as JSON-able data.
 
-    ``paths`` names the directories the run used (``{"tmp": "/tmp/..."}``);
-    the fingerprint records the filesystem type of each.
+    ``scratch`` is the directory the checks' files live in (default: the
+    run's scratch directory).  ``locations`` records the mount of it, of
+    /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, ``privileged``
+    and ``in_container`` are the facts the catalogue's conditions name
+    beside those read from the other keys (``reports.facts``).
     """
     uname = os.uname()
     libc_name, libc_version = _stdlib_platform.libc_ver()
-    used = {"tmp": os.environ.get("TMPDIR", "/tmp"), "shm": "/dev/shm", **(paths or {})}
+    places = locations(scratch)
     return {
         "hostname": socket.gethostname(),
         "system": uname.sysname,
@@ -132,8 +233,12 @@ def fingerprint(paths: dict[str, str] | None = None) -> dict[str, Any]:
                    "version": _stdlib_platform.python_version(),
                    "executable": sys.executable},
         "os_release": _os_release(),
-        "filesystems": {path: filesystem_type(path) for path in used.values()
-                        if os.path.exists(path)},
+        "filesystems": {name: place.get("type") for name, place in places.items() if place},
+        "locations": places,
+        "scratch_fs": (places["scratch"] or {}).get("type"),
+        "shm_fs": (places["posix_shm"] or {}).get("type"),
+        "privileged": privileged(),
+        "in_container": in_container(),
         "euid": os.geteuid(),
         "capabilities": _capabilities(),
         "container": container(),

@@ -44,10 +44,12 @@ class Row:
 
     @property
     def differs(self) -> bool:
-        """Return True when the columns holding this entry disagree on its verdict."""
-        return len({cell[0] for cell in self.cells if cell is not None}) > 1 or (
-            None in self.cells and any(self.cells)
-        )
+        """Return True when the columns holding this entry disagree on its verdict.
+
+        A column without the entry did not run it (a platform variant re-runs
+        only the checks that can depend on it): that is no difference.
+        """
+        return len({cell[0] for cell in self.cells if cell is not None}) > 1
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,21 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> Grid:
                     "kind": entry["kind"], "group": entry["document"] or entry["kind"],
                     "statement": entry["statement"], "cells": {}})
                 for result in entry["results"]:
-                    if result["platform"] == platform["id"]:
+                    # A platform that ran none of the entry's checks leaves its cell empty
+                    # (a variant re-runs only what can depend on it), unless no check can.
+                    ran = result.get("checks") or result["verdict"] == "untestable"
+                    if result["platform"] == platform["id"] and ran:
                         row["cells"][index] = (result["verdict"], result["reason"])
     groups.setdefault("fault", "Faults")
     groups.setdefault("model", "Model")
     groups.setdefault("spec", "POSIX")
+    built = [Row(entry_id, row["kind"], row["group"], row["statement"], cells,
+                 _across(columns, cells))
+             for entry_id, row in rows.items()
+             for cells in [tuple(row["cells"].get(i) for i in range(len(columns)))]]
     return Grid(
         columns=tuple(columns),
-        rows=tuple(
-            Row(entry_id, row["kind"], row["group"], row["statement"], cells,
-                _across(columns, cells))
-            for entry_id, row in rows.items()
-            for cells in [tuple(row["cells"].get(i) for i in range(len(columns)))]
-        ),
+        rows=tuple(sorted(built, key=lambda row: not row.differs)),  # differences first
         groups=groups,
     )
 
@@ -139,7 +143,7 @@ def render_html(grid: Grid) -> str:
     for row in grid.rows:
         cells = "".join(
             f"<td title=\"{escape(cell[1])}\">{html_format.verdict(cell[0])}</td>" if cell
-            else "<td class=\"muted\">absent</td>" for cell in row.cells
+            else "<td class=\"muted\">not run</td>" for cell in row.cells
         )
         css = "entry differs" if row.differs else "entry"
         rows.append(

@@ -56,6 +56,9 @@ def label(fingerprint: Mapping[str, Any] | None, gateways: Iterable[str] = ()) -
     container = nested(fingerprint, "container", "kind")
     if container:
         parts.append(f"in {container}")
+    variant = nested(fingerprint, "variant", "name")
+    if variant:  # a platform variant of a matrix run names itself first
+        parts.insert(0, f"{variant}: {nested(fingerprint, 'variant', 'description')}")
     return " / ".join(part for part in parts if part)
 
 

@@ -11,7 +11,9 @@ import pytest
 from helpers import catalogue, names
 
 ROOT = Path(__file__).resolve().parent.parent
-CLAIM = next(iter(e.id for e in catalogue.default().entries.values() if e.kind == "claim"))
+CLAIM = next(iter(e.id for e in catalogue.default().entries.values()
+                   if e.kind == "claim" and e.cases))
+CASE = catalogue.default()[CLAIM].cases[0]
 
 
 @pytest.fixture
@@ -61,19 +63,22 @@ def test_y(): pass
 def test_raw_results_hold_cases_probes_and_platform(run):
     result, records = run(f"""
 import pytest
+from helpers import observe
 from helpers.probes import selftest
 @pytest.mark.claim({CLAIM!r})
 def test_x(probe, prediction):
-    outcome = probe(selftest.echo, 3)
-    prediction.record(3, outcome.value["args"][0], case="three")
-    prediction.record("a", "b", case="other", central=False)
+    outcome = probe(selftest.echo, {CASE.predicted!r})
+    prediction.observe({CASE.id!r}, observe.field(outcome, "args", 0), instance="echoed")
+    prediction.observe({CASE.id!r}, observe.result(outcome), instance="how it ended")
 """)
     assert result.ret == 0
     kinds = [r["type"] for r in records]
     assert kinds[0] == "run" and kinds[-1] == "end" and "platform" in kinds
     (check,) = [r for r in records if r["type"] == "check"]
     assert check["claims"] == [CLAIM] and check["outcome"] == "passed"
-    assert [c["matched"] for c in check["cases"]] == [True, False]
+    assert [(c["case"], c["instance"], c["status"]) for c in check["cases"]] == [
+        (CASE.id, "echoed", "observed"), (CASE.id, "how it ended", "observed")]
+    assert [c["observed"] for c in check["cases"]] == [CASE.predicted, "ok"]
     assert check["probes"][0]["kind"] == "returned"
 
 
@@ -96,9 +101,11 @@ def test_junit_carries_claim_ids_and_prediction_summary(run, pytester):
     junit = pytester.path / "junit.xml"
     run(f"""
 import pytest
+from helpers import observe
+from helpers.probes import selftest
 @pytest.mark.claim({CLAIM!r})
-def test_x(prediction):
-    prediction.record(1, 2, case="one")
+def test_x(probe, prediction):
+    prediction.observe({CASE.id!r}, observe.result(probe(selftest.echo, 1)))
 """, f"--junitxml={junit}")
     text = junit.read_text()
     assert f'name="claims" value="{CLAIM}"' in text
@@ -125,9 +132,18 @@ def test_leak():
 def test_prediction_refuses_an_undeclared_claim(run):
     result, _ = run(f"""
 import pytest
+from helpers import observe
+from helpers.probes import selftest
 @pytest.mark.claim({CLAIM!r})
-def test_x(prediction):
-    prediction.record(1, 1, case="c", claim="other.claim")
+def test_other_claim(probe, prediction):
+    prediction.observe({CASE.id!r}, observe.result(probe(selftest.echo)), claim="other.claim")
+@pytest.mark.claim({CLAIM!r})
+def test_undeclared_case(probe, prediction):
+    prediction.observe("no-such-case", observe.result(probe(selftest.echo)))
+@pytest.mark.claim({CLAIM!r})
+def test_literal(prediction):
+    prediction.observe({CASE.id!r}, {CASE.predicted!r})
 """)
-    result.stdout.fnmatch_lines(["*does not declare*"])
+    result.stdout.fnmatch_lines(["*does not declare*", "*is not declared in the catalogue*",
+                                 "*takes an Observation made by helpers.observe*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED

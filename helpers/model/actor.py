@@ -65,10 +65,27 @@ def native(text: str, family: str) -> int:
     return value
 
 
+def _superblock_device(fd: int) -> str | None:
+    """Return ``major:minor`` of the superblock ``fd``'s file is on, as /proc/pid/maps shows it.
+
+    fstat's ``st_dev`` differs from it where a filesystem gives each
+    subvolume a device of its own (btrfs); mountinfo names the superblock's,
+    found through the descriptor's ``mnt_id`` in /proc/self/fdinfo.
+    """
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            mnt_id = next(line.split()[1] for line in info if line.startswith("mnt_id:"))
+        with open("/proc/self/mountinfo") as mountinfo:
+            return next(line.split()[2] for line in mountinfo if line.split()[0] == mnt_id)
+    except (OSError, StopIteration, IndexError):
+        return None
+
+
 def identity(fd: int) -> str:
     """Return ``"major:minor:inode"`` of an open file, as maps lines name it."""
     st = os.fstat(fd)
-    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}:{st.st_ino}"
+    device = _superblock_device(fd) or f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    return f"{device}:{st.st_ino}"
 
 
 def read_line(fd: int, deadline: float | None = None) -> bytes | None:
@@ -122,6 +139,18 @@ class Child:
 
     def __init__(self, pid: int, to_child: int, from_child: int) -> None:
         self.pid, self.to_child, self.from_child = pid, to_child, from_child
+        #: The wait status, once the child was reaped while its last answer was read.
+        self.status: int | None = None
+
+    def _drain(self) -> bytes:
+        """Return what the child wrote and nobody read yet (its write end is closed)."""
+        chunks = []
+        while select.select([self.from_child], [], [], 0)[0]:
+            chunk = os.read(self.from_child, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def request(self, message: dict[str, Any], base: int) -> dict[str, Any]:
         """Return the child's answer, or ``{"r": ["sig", ...], "died": True}`` if it died."""
@@ -146,13 +175,21 @@ class Child:
             if os.WIFSTOPPED(status):
                 fault = _resume(self.pid, os.WSTOPSIG(status)) or fault
                 continue
+            # A child that answers "exit" and exits may do both between this loop's
+            # select and its waitpid: the answer is still in the pipe.
+            buffer += self._drain()
             self.close()
+            if buffer.endswith(b"\n"):
+                self.status = status
+                return json.loads(buffer)
             return {"r": ended(status, fault, base), "died": True}
         self.kill()
         raise HarnessError(f"the forked child did not answer within {CHILD_TIMEOUT_S} s")
 
     def wait_exit(self) -> int:
         """Return the exit status of a child that was asked to exit."""
+        if self.status is not None:
+            return self.status
         deadline = time.monotonic() + CHILD_TIMEOUT_S
         pidfd = os.pidfd_open(self.pid)
         try:
@@ -177,10 +214,12 @@ class Child:
         self.close()
 
     def close(self) -> None:
-        """Close the pipes to the child."""
+        """Close the pipes to the child (once: a second call closes nothing)."""
         for fd in (self.to_child, self.from_child):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.to_child = self.from_child = -1
 
 
 def ended(status: int, fault: tuple[int, int, int | None] | None, base: int) -> list[Any]:

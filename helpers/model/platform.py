@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from helpers.platform import filesystem_type, has_writeback
+
 #: Architectures whose MMU cannot make a page writable but not readable.
 _WRITE_IMPLIES_READ = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm",
                        "riscv64", "s390x", "ppc64le", "ppc64", "loongarch64")
@@ -56,28 +58,12 @@ def _noexec(path: str) -> bool:
         return False
 
 
-def _fs_type(path: str) -> str:
-    """Return the type of the file system holding ``path`` from /proc/self/mounts."""
-    best, kind = "", "unknown"
-    real = os.path.realpath(path)
-    try:
-        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
-            for line in mounts:
-                parts = line.split()
-                under = real == parts[1] or real.startswith(parts[1].rstrip("/") + "/")
-                if len(parts) > 2 and under and len(parts[1]) >= len(best):
-                    best, kind = parts[1], parts[2]
-    except OSError:
-        pass
-    return kind
-
-
 def detect(file_dir: str, shm_dir: str = "/dev/shm") -> Platform:
     """Return the facts for this machine, with regular files kept in ``file_dir``."""
     machine = os.uname().machine
     exec_only = machine in ("x86_64", "i686") and "ospke" in _cpu_flags()
-    file_fs, shm_fs = _fs_type(file_dir), _fs_type(shm_dir)
-    no_writeback = {"tmpfs", "ramfs"}
+    file_fs = filesystem_type(file_dir) or "unknown"
+    shm_fs = filesystem_type(shm_dir) or "unknown"
     return Platform(
         page_size=os.sysconf("SC_PAGE_SIZE"),
         write_implies_read=machine in _WRITE_IMPLIES_READ,
@@ -86,6 +72,6 @@ def detect(file_dir: str, shm_dir: str = "/dev/shm") -> Platform:
         user_space_bytes=_USER_SPACE.get(machine, 1 << 47),
         noexec=frozenset(k for k, d in (("file", file_dir), ("shm", shm_dir)) if _noexec(d)),
         writeback=frozenset(k for k, fs in (("file", file_fs), ("shm", shm_fs))
-                            if fs not in no_writeback),
+                            if has_writeback(fs)),
         filesystems=(("file", file_fs), ("shm", shm_fs)),
     )

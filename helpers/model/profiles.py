@@ -3,7 +3,9 @@
 ``MMAPCHECK_MODEL_DEPTH`` chooses: ``default`` (unset) is the budget of an
 ordinary ``tox`` run (about ten seconds on a small machine); ``deep`` is
 ``tox -e deep``, at least ten thousand sequences, ending on its own well
-within ten minutes, and writing ``reports/out/model.json``.  Both start from
+within ten minutes, and writing ``reports/out/model.json``; ``matrix`` is a
+third of the default, for the platform variants of ``tox -e matrix``, which
+re-run the model on each filesystem after a full run at the default depth.  Both start from
 the suite-wide hypothesis profile that is loaded (no deadline; derandomized
 under CI) and change only what the model needs.
 """
@@ -15,14 +17,14 @@ import os
 from hypothesis import HealthCheck, Phase, settings
 
 DEPTH_ENV = "MMAPCHECK_MODEL_DEPTH"
-DEPTHS = ("default", "deep")
+DEPTHS = ("default", "matrix", "deep")
 
 #: Sequences and steps per sequence of each depth.
-BUDGETS = {"default": (120, 50), "deep": (10_000, 20)}
+BUDGETS = {"default": (120, 50), "matrix": (40, 50), "deep": (10_000, 20)}
 #: Seconds after which no new sequence starts (None: the sequence count alone decides).
-TIME_BUDGETS: dict[str, float | None] = {"default": None, "deep": 540.0}
+TIME_BUDGETS: dict[str, float | None] = {"default": None, "matrix": None, "deep": 540.0}
 #: pytest-timeout for the check at each depth: a guard, never the way a run ends.
-TIMEOUTS = {"default": 120, "deep": 900}
+TIMEOUTS = {"default": 120, "matrix": 120, "deep": 900}
 
 #: The executor is slow next to pure-Python tests, and a sequence may need many draws.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]

@@ -28,7 +28,7 @@ def search(session: Session, depth: str) -> hypothesis.settings:
     Raises :class:`~helpers.model.session.Disagreement` (shrunk) when the
     platform and the model differ.
     """
-    chosen = profiles.model_deep() if depth == "deep" else profiles.model_default()
+    chosen = profiles.for_depth(depth)
     budget = profiles.TIME_BUDGETS[depth]
     if depth != "deep":
         run_state_machine_as_test(machine.build(session, time_budget=budget), settings=chosen)

@@ -144,7 +144,7 @@ def unrelated_example_probe(path: str, layer: str) -> dict[str, Any]:
     """memmap-ipc's writer and reader programs, each a fresh process, the reader after the writer.
 
     Writer: map 4096 bytes MAP_SHARED, copy "test" and its NUL, unmap, exit.
-    Reader: map 4096 bytes, print ``"ptr:"`` and the C string.  Returns
+    Reader: map 4096 bytes, print ``"ptr:"``, the C string and a newline.  Returns
     each one's result (``"ok"``, an errno or exception name, a signal) and
     the file's size and first bytes afterwards.
     """
@@ -154,7 +154,7 @@ def unrelated_example_probe(path: str, layer: str) -> dict[str, Any]:
         return "ok"
 
     def read(peer: Peer) -> str:
-        return "ptr:" + peer.cstring(peer.map(path, length=4096, layer=layer)).decode()
+        return "ptr:" + peer.cstring(peer.map(path, length=4096, layer=layer)).decode() + "\n"
 
     with Peer() as writer:
         wrote = _end_of(lambda: write(writer))

@@ -13,6 +13,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes.regions import vm_flags
 
 
 def bits(spelling: str) -> int:
@@ -46,6 +47,27 @@ def map_file(path: str, length: int, *, offset: int = 0, mode: str = "O_RDWR",
         os.close(fd)
     note(base=addr)
     return {"address_page_offset": addr % libc.PAGE_SIZE}
+
+
+def map_sync_state(path: str, flags: str) -> dict[str, Any]:
+    """Map ``path`` with ``flags`` (which include MAP_SYNC); say whether a MAP_SYNC mapping came.
+
+    ``sync_mapping`` is False when mmap failed (``errno`` names why) and,
+    when it mapped, whether ``/proc/self/smaps`` marks the region ``sf``
+    (synchronous faults, what MAP_SYNC asks for).
+    """
+    fd = os.open(path, os.O_RDWR)
+    try:
+        addr = libc.mmap(0, libc.PAGE_SIZE, bits("PROT_READ|PROT_WRITE"), bits(flags), fd, 0)
+    except OSError as exc:
+        return {"mapped": False, "errno": libc.errno_name(exc.errno), "sync_mapping": False}
+    finally:
+        os.close(fd)
+    note(base=addr)
+    flags_seen = vm_flags(addr)
+    libc.munmap(addr, libc.PAGE_SIZE)
+    return {"mapped": True, "errno": None, "sync_mapping": "sf" in flags_seen,
+            "vm_flags": flags_seen}
 
 
 def pymmap_file(path: str, length: int, *, offset: int = 0, access: str = "ACCESS_WRITE",

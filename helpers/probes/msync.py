@@ -59,12 +59,26 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     mapping.close()
     again = map_fd(fd, size, "libc")
     again.touch(range(size // PAGE), write=False)
-    return {"cache_dropped": evicted,
-            "first_read_faults": {k: faults[k] - start[k] for k in ("majflt", "minflt")},
+    first = {k: faults[k] - start[k] for k in ("majflt", "minflt")}
+    return {"cache_dropped": evicted, "stored": token.hex(),
+            "first_read_faults": first, "first_read_fault_count": sum(first.values()),
             "new_descriptor_reads": seen.hex(), "dirty_kb_before_store": clean,
             "dirty_kb_after_store": dirty, "dirty_kb_after_sync": synced,
             "dirty_kb_after_munmap_without_msync": dirty_kb(again.addr),
+            "munmap_wrote_back": dirty_kb(again.addr) == 0,
             "writeback": _writeback_timing()}
+
+
+def _window(fd: int, offset: int) -> int:
+    """Map one page of ``fd`` at ``offset`` read-only and fault it in; return its address.
+
+    /proc/self/smaps counts dirty memory per mapping, so a one-page window
+    onto a page tells whether that page alone is dirty (a page written
+    through another mapping is dirty in every mapping that maps it).
+    """
+    addr = libc.mmap(0, PAGE, libc.PROT_READ, libc.MAP_SHARED, fd, offset)
+    libc.read_bytes(addr, 1)
+    return addr
 
 
 def sync_subrange(path: str, layer: str) -> dict[str, Any]:
@@ -72,10 +86,11 @@ def sync_subrange(path: str, layer: str) -> dict[str, Any]:
 
     The file's cache is dropped first and the two pages lie megabytes apart,
     so they sit in different folios (the kernel tracks dirtiness per folio,
-    which may span several pages).  Returns the dirty size before, after
-    each sync, and the result of a sync at an unaligned address and of one
-    reaching past the end of the mapping (``libc``: an unmapped page right
-    behind it, so ENOMEM; ``pymmap``: Python's own bounds check).
+    which may span several pages).  One-page windows onto both pages show
+    each page's dirty size after each sync.  Also returns the result of a
+    sync at an unaligned address and of one reaching past the end of the
+    mapping (``libc``: an unmapped page right behind it, so ENOMEM;
+    ``pymmap``: Python's own bounds check).
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
@@ -88,20 +103,26 @@ def sync_subrange(path: str, layer: str) -> dict[str, Any]:
     last = size - PAGE
     mapping.write(PAGE, b"one")
     mapping.write(last, b"last")
-    result: dict[str, Any] = {"dirty_kb_before": dirty_kb(mapping.addr)}
-    mapping.sync(PAGE, PAGE)
-    result["dirty_kb_after_page_1"] = dirty_kb(mapping.addr)
-    mapping.sync(last, PAGE)
-    result["dirty_kb_after_last_page"] = dirty_kb(mapping.addr)
-    for label, offset, length in (("unaligned", 1, PAGE), ("past_end", 0, size + PAGE)):
-        try:
-            mapping.sync(offset, length)
-            result[label] = "succeeds"
-        except OSError as exc:
-            result[label] = libc.errno_name(exc)
-        except ValueError as exc:
-            result[label] = f"ValueError: {exc}"
+    windows = {"page_1": _window(fd, PAGE), "last_page": _window(fd, last)}
+    result: dict[str, Any] = {"dirty_kb_before": {k: dirty_kb(a) for k, a in windows.items()}}
+    result["sync_page_1"] = _attempt(lambda: mapping.sync(PAGE, PAGE))
+    result["dirty_kb_after_page_1"] = {k: dirty_kb(a) for k, a in windows.items()}
+    result["sync_last_page"] = _attempt(lambda: mapping.sync(last, PAGE))
+    result["dirty_kb_after_last_page"] = {k: dirty_kb(a) for k, a in windows.items()}
+    result["unaligned"] = _attempt(lambda: mapping.sync(1, PAGE))
+    result["past_end"] = _attempt(lambda: mapping.sync(0, size + PAGE))
     return result
+
+
+def _attempt(call: Any) -> str:
+    """Return ``"ok"`` when ``call()`` returns, else the errno name or ``ValueError: ...``."""
+    try:
+        call()
+    except OSError as exc:
+        return libc.errno_name(exc) or "OSError"
+    except ValueError as exc:
+        return f"ValueError: {exc}"
+    return "ok"
 
 
 def async_versus_sync(path: str, layer: str) -> dict[str, Any]:
@@ -128,6 +149,7 @@ def async_versus_sync(path: str, layer: str) -> dict[str, Any]:
     libc.msync(mapping.addr, size, libc.MS_SYNC)
     sync_seconds = time.perf_counter() - start
     return {"size": size, "dirty_kb": dirty, "async_seconds": async_seconds,
+            "written_by_async_kb": dirty - after_async,
             "dirty_kb_after_async": after_async, "sync_seconds": sync_seconds,
             "dirty_kb_after_sync": dirty_kb(mapping.addr)}
 
@@ -185,7 +207,8 @@ def invalidate_between_processes(path: str, token: bytes) -> dict[str, Any]:
             locked = libc.errno_name(exc)
     finally:
         peer.stop()
-    return {"peer_after_store": after_store.hex(), "peer_after_pwrite": after_pwrite.hex(),
+    return {"stored": token.hex(), "written": token[::-1].hex(),
+            "peer_after_store": after_store.hex(), "peer_after_pwrite": after_pwrite.hex(),
             "here_after_pwrite": here_after_pwrite.hex(),
             "peer_after_invalidate": after_invalidate.hex(), "invalidate_locked": locked}
 
@@ -211,5 +234,5 @@ def survives_writer(path: str, layer: str, token: bytes) -> dict[str, Any]:
     after_exit = os.pread(fd, len(token), 0)
     resident = drop_cached_pages(fd)
     from_device = os.pread(fd, len(token), 0)
-    return {"writer": writer, "other_process_reads": after_exit.hex(),
+    return {"writer": writer, "stored": token.hex(), "other_process_reads": after_exit.hex(),
             "resident_after_drop": resident, "reread_after_drop": from_device.hex()}

@@ -71,7 +71,8 @@ def share_with_unrelated(name: str, layer: str, token: bytes) -> dict[str, Any]:
         mapping = map_fd(fd, PAGE, layer)
         mapping.write(0, token)
         seen = run_unrelated(read_and_answer, name, len(token), answer.hex())
-        return {"unrelated_read": seen, "answer_seen_here": mapping.read(64, len(answer)).hex()}
+        return {"stored": token.hex(), "unrelated_read": seen,
+                "answer_seen_here": mapping.read(64, len(answer)).hex()}
     finally:
         libc.shm_unlink(name)
 
@@ -89,6 +90,7 @@ def built_on_mmap(name: str, layer: str, token: bytes) -> dict[str, Any]:
         through_mapping = os.pread(fd, len(token), 64)
         fstat, dev_shm = os.fstat(fd), os.stat(SHM_DIR + name)
         return {"maps_name": vma["name"], "perms": vma["perms"],
+                "maps_names_dev_shm_file": vma["name"] == SHM_DIR + name,
                 "mapping_reads_pwrite": through_fd.hex(),
                 "pread_reads_store": through_mapping.hex(),
                 "same_inode_as_dev_shm_file": (fstat.st_dev, fstat.st_ino)
@@ -238,7 +240,8 @@ def unlink_while_in_use(name: str, layer: str, token: bytes) -> dict[str, Any]:
     finally:
         libc.shm_unlink(name)
     return {"open_without_create": reopen, "file_left_under_dev_shm": file_left,
-            "peer_reads": peer_reads.hex(), "here_reads": here_reads.hex(),
+            "stored": token.hex(), "peer_reads": peer_reads.hex(),
+            "here_reads": here_reads.hex(),
             "old_size": old.st_size, "old_links": old.st_nlink,
             "recreated_size": new.st_size, "recreated_is_new_object": new.st_ino != old.st_ino}
 
@@ -260,9 +263,17 @@ def stat_fields(name: str) -> dict[str, Any]:
     finally:
         if not unlinked:
             libc.shm_unlink(name)
-    return {when: {f: getattr(st, f) for f in fields} | {"mode": oct(stat.S_IMODE(st.st_mode)),
-                                                          "regular": stat.S_ISREG(st.st_mode)}
-            for when, st in snaps.items()}
+    seen: dict[str, Any] = {
+        when: {f: getattr(st, f) for f in fields} | {"mode": oct(stat.S_IMODE(st.st_mode)),
+                                                     "regular": stat.S_ISREG(st.st_mode)}
+        for when, st in snaps.items()}
+    new, written, gone = snaps["new"], snaps["written"], snaps["unlinked"]
+    seen["meaningful_beyond_mode_ids_size"] = sorted(name for name, meaningful in (
+        ("st_ino", new.st_ino != 0), ("st_nlink", (new.st_nlink, gone.st_nlink) == (1, 0)),
+        ("st_blocks", written.st_blocks > new.st_blocks), ("st_mtime", written.st_mtime_ns > 0),
+    ) if meaningful)
+    seen["meaningful_beyond_count"] = len(seen["meaningful_beyond_mode_ids_size"])
+    return seen
 
 
 def usage_steps(name: str, oflag: str, length: int) -> dict[str, Any]:
@@ -448,7 +459,8 @@ def extend_regular_file(path: str, length: int) -> dict[str, Any]:
     os.ftruncate(fd, length)
     data = os.pread(fd, length, 0)
     after = os.fstat(fd)
-    return {"size": after.st_size, "nonzero_past_old_end": length - old - data[old:].count(0),
+    return {"size": after.st_size, "size_is_length": after.st_size == length,
+            "nonzero_past_old_end": length - old - data[old:].count(0),
             "blocks_before": blocks_before, "blocks_after": after.st_blocks}
 
 
@@ -462,7 +474,8 @@ def lseek_write_extension(path: str, length: int) -> dict[str, Any]:
     note(base=addr)
     mapped = [libc.load(addr + offset) for offset in range(0, length, PAGE)]
     os.fsync(fd)
-    return {"size": os.fstat(fd).st_size, "nonzero_in_gap": length - 1 - data[:-1].count(0),
+    return {"size": os.fstat(fd).st_size, "size_is_length": os.fstat(fd).st_size == length,
+            "nonzero_in_gap": length - 1 - data[:-1].count(0),
             "last_byte": data[-1], "first_byte_of_each_page": mapped,
             "blocks": os.fstat(fd).st_blocks}
 
@@ -480,8 +493,11 @@ def offset_across_truncate(path: str) -> dict[str, Any]:
 
 
 def _truncate_as(path: str, uid: int) -> str:
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    try:
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    except OSError as exc:  # euid 0 of a user namespace that maps no other uid
+        return f"cannot become uid {uid}: {libc.errno_name(exc)}"
     return _attempt(lambda: os.truncate(path, 10))
 
 

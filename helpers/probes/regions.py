@@ -79,3 +79,21 @@ def dirty_kb(addr: int) -> int:
             elif inside and head in ("Shared_Dirty:", "Private_Dirty:"):
                 total += int(line.split()[1])
     return total
+
+
+def vm_flags(addr: int) -> list[str]:
+    """Return the ``VmFlags`` of this process's region at ``addr`` (empty when none is there).
+
+    proc(5): two-letter codes; ``sf`` marks a synchronous-fault (MAP_SYNC)
+    mapping, ``sh`` a shared one.
+    """
+    inside = False
+    with open("/proc/self/smaps") as handle:
+        for line in handle:
+            head = line.split(maxsplit=1)[0]
+            if not head.endswith(":"):
+                low, high = (int(part, 16) for part in head.split("-"))
+                inside = low <= addr < high
+            elif inside and head == "VmFlags:":
+                return line.split()[1:]
+    return []
