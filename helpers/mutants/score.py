@@ -82,7 +82,7 @@ def _why_not(claim: str, mutant: str, run: Run) -> str:
         return f"under {mutant} its check broke instead of observing (error)"
     if run.checks.get(claim, frozenset()) & run.failed:
         return (f"under {mutant} its checks failed but the verdict stayed {after}: a check "
-                "asserts the contract before it records what it observed")
+                "asserts before it observes, or a case the mutant leaves alone decides")
     return f"under {mutant} every check of it passed and the verdict stayed {after}"
 
 
