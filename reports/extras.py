@@ -1,7 +1,8 @@
-"""Find the result files of the bench, stress and deep-model commands that belong to a run.
+"""Find the result files of the bench, stress, deep-model and mutant commands of a run.
 
-Those commands run apart from pytest and write ``bench.json``, ``stress.json``
-and ``model.json`` beside the reports.  Their figures only mean something
+Those commands run apart from pytest and write ``bench.json``, ``stress.json``,
+``model.json`` and ``mutants.json`` (the mutation score of the claims) beside
+the reports.  Their figures only mean something
 next to the verdicts of the same code, so a file joins the report only when
 its ``commit`` equals the run's; otherwise the report says why it was left
 out instead of silently mixing two versions.  Their inner layout is free
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 #: File name -> report section it fills.
-FILES = {"bench.json": "bench", "stress.json": "load", "model.json": "model"}
+FILES = {"bench.json": "bench", "stress.json": "load", "model.json": "model",
+         "mutants.json": "mutation_score"}
 
 
 @dataclass(frozen=True)

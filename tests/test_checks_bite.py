@@ -1,85 +1,149 @@
-"""Self-test: against a deliberately wrong platform the checks fail and verdicts flip.
+"""Self-test: on a deliberately wrong platform the checks fail and verdicts flip.
 
-Each case runs a few real checks in a pytest run of its own with a shim of
-``helpers.libc`` (``tests/shims/wrong_platform.py``) in the test process and
-in the fork server, then judges the raw results with the report builder.  A
-suite whose checks passed and whose verdicts stayed put here would be
-checking nothing.
+A few real checks run in a pytest run of their own, once on this platform
+and once under a platform mutant (``helpers/mutants``: a C library preloaded
+into the whole run, so both layers see it), and the report builder judges
+the raw results.  A suite whose checks passed and whose verdicts stayed put
+here would be checking nothing; one whose verdicts moved under a mutant
+that changes nothing the document predicts would be judging noise.  The
+full family runs with ``tox -e mutants``; without a C compiler the runs
+here are skipped with the reason.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 
 from helpers import catalogue
-from reports import build as build_
-from reports import raw as raw_
+from helpers.mutants import SOURCES, Family, Mutant, build, load, run, score
+from reports import extras
 
-ROOT = Path(__file__).resolve().parent.parent
 OFFSET = "memmap-ipc.offset-multiple-of-4k"
 MUNMAP = "webserver-mmap.munmap-after-increment-fails"
-SELECTION = ["conformance/test_offsets.py::test_offset_maps_only_at_page_multiples",
-             "conformance/test_lifetime.py::test_munmap_needs_page_aligned_address"]
+OFFSETS = "conformance/test_offsets.py::test_offset_maps_only_at_page_multiples"
+UNALIGNED_MUNMAP = "conformance/test_lifetime.py::test_munmap_needs_page_aligned_address"
+SELECTION = (OFFSETS, UNALIGNED_MUNMAP)
 
 
-def _run(tmp_path: Path, shim: str | None,
-         selection: list[str] = SELECTION) -> tuple[int, dict[str, str], set[str]]:
-    """Return the exit status, the verdict per claim and the failed node ids of one run."""
-    raw_path = tmp_path / f"raw-{shim}.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MMAPCHECK_")}
-    command = [sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:cacheprovider",
-               "-p", "no:xdist", f"--mmapcheck-raw={raw_path}"]
-    if shim:
-        env.update(MMAPCHECK_SHIM=shim, MMAPCHECK_PRELOAD="tests.shims.wrong_platform")
-        command += ["-p", "tests.shims.wrong_platform"]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    report = build_.build(raw_.read(raw_path), catalogue.default())
-    verdicts = {e["id"]: e["results"][0]["verdict"] for e in report["entries"]
-                if e["id"] in (OFFSET, MUNMAP)}
-    failed = {c["nodeid"] for c in report["checks"] if c["outcome"] == "failed"}
-    return done.returncode, verdicts, failed
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Return a function giving the judged run of SELECTION under a mutant (None: unmutated)."""
+    family = load()
+    scratch = tmp_path_factory.mktemp("mutants")
+    done: dict[str | None, run.Run] = {}
+
+    def judged(mutant_id: str | None) -> run.Run:
+        if mutant_id not in done:
+            library = None
+            if mutant_id is not None:
+                try:
+                    library = build.build([family.get(mutant_id)], scratch)[mutant_id]
+                except build.CannotBuild as exc:
+                    pytest.skip(str(exc))
+                assert run.loaded(library) == mutant_id
+            done[mutant_id] = run.checks(mutant_id or "unmutated",
+                                         scratch / f"{mutant_id}.jsonl", preload=library,
+                                         selection=SELECTION, workers=0)
+        assert not done[mutant_id].problem, done[mutant_id].problem
+        return done[mutant_id]
+
+    return judged
 
 
-def test_the_real_platform_is_the_baseline(tmp_path):
-    status, verdicts, failed = _run(tmp_path, None)
-    assert (status, failed) == (0, set())
-    # Every case of the offset claim matches where pages are 4096 bytes.
-    assert verdicts == {OFFSET: "confirmed", MUNMAP: "qualified"}
+def test_the_real_platform_is_the_baseline(runs):
+    baseline = runs(None)
+    assert (baseline.status, baseline.failed) == (0, frozenset())
+    assert baseline.verdicts[OFFSET] in score.HOLDS
+    assert baseline.verdicts[MUNMAP] in score.HOLDS
 
 
-def test_accepting_unaligned_offsets_fails_checks_and_refutes_the_claim(tmp_path):
-    status, verdicts, failed = _run(tmp_path, "unaligned-offsets-accepted")
-    assert status == 1
-    assert f"{SELECTION[0]}[1]" in failed and f"{SELECTION[0]}[1000]" in failed
-    assert f"{SELECTION[0]}[4096]" not in failed
-    assert verdicts[OFFSET] == "refuted"
+def test_accepting_unaligned_offsets_fails_checks_and_refutes_the_claim(runs):
+    mutated = runs("offset-rounded")
+    assert mutated.status == 1
+    assert {f"{OFFSETS}[1]", f"{OFFSETS}[1000]"} <= mutated.failed
+    assert f"{OFFSETS}[4096]" not in mutated.failed
+    assert mutated.verdicts[OFFSET] == "refuted"
+    assert score.flipped(runs(None).verdicts[OFFSET], mutated.verdicts[OFFSET])
 
 
-def test_64k_pages_keep_the_spec_but_refute_the_4k_claim(tmp_path):
-    # The shimmed mmap is consistent with its own page size, so the offset
-    # checks of the specification pass; the document's "4K" no longer holds.
-    status, verdicts, failed = _run(tmp_path, "page-size-64k", SELECTION[:1])
-    assert (status, failed) == (0, set())
-    assert verdicts[OFFSET] == "refuted"
-
-
-def test_wrong_errno_fails_the_check_but_not_the_claim(tmp_path):
+def test_wrong_errno_fails_the_check_but_not_the_claim(runs):
     # The document only says munmap(ptr + 1) fails; the errno is the man page's.
-    status, verdicts, failed = _run(tmp_path, "wrong-errno")
-    assert status == 1
-    assert f"{SELECTION[1]}[1-pointer-moved-by-one-EINVAL]" in failed
-    assert verdicts[MUNMAP] == "qualified"
+    mutated = runs("munmap-wrong-errno")
+    assert mutated.status == 1
+    assert any(n.startswith(f"{UNALIGNED_MUNMAP}[1-") for n in mutated.failed)
+    assert mutated.verdicts[MUNMAP] == runs(None).verdicts[MUNMAP]
+    assert load().get("munmap-wrong-errno").control
 
 
-@pytest.mark.parametrize("kind", ["", "no-such-shim"])
-def test_unknown_shim_is_refused(kind):
-    from tests.shims import wrong_platform
+def test_every_mutant_names_claims_of_the_catalogue_and_has_a_source():
+    family = load()
+    claims = {e.id for e in catalogue.default().entries.values() if e.kind == "claim"}
+    for mutant in family.mutants:
+        assert set(mutant.targets) <= claims, mutant.id
+        assert not (mutant.control and mutant.targets), mutant.id
+    assert set(family.unprovable) <= claims
+    sources = {p.stem for p in SOURCES.glob("*.c")}
+    assert sources == {m.id for m in family.mutants}
 
-    with pytest.raises(ValueError, match="is not one of"):
-        wrong_platform.install(kind)
+
+def _run(verdicts: dict[str, str], label: str = "m", failed: frozenset[str] = frozenset()
+         ) -> run.Run:
+    checks = {entry: frozenset({f"t::{entry}"}) for entry in verdicts}
+    return run.Run(label, 1, Path("raw.jsonl"), verdicts, failed, commit="c0ffee",
+                   checks=checks)
+
+
+def test_the_score_counts_flips_of_targets_of_real_mutants_only():
+    real = Mutant("real", "breaks x", "x(2)", ("a.x", "a.z", "a.u"))
+    control = Mutant("control", "breaks nothing predicted", "x(2)", (), control=True)
+    family = Family((real, control), {"a.v": "a statement about history"})
+    claims = {"a.x": None, "a.y": None, "a.z": None, "a.w": "needs a crash", "a.v": None,
+              "a.u": None}
+    baseline = _run({"a.x": "qualified", "a.y": "refuted", "a.z": "confirmed",
+                     "a.w": "untestable", "a.v": "confirmed", "a.u": "confirmed"}, "unmutated")
+    runs = {"real": _run({"a.x": "refuted", "a.y": "confirmed", "a.z": "error",
+                          "a.w": "untestable", "a.v": "confirmed", "a.u": "confirmed"},
+                         failed=frozenset({"t::a.x", "t::a.u"})),
+            "control": _run({"a.x": "qualified", "a.y": "confirmed", "a.z": "confirmed",
+                             "a.w": "untestable", "a.v": "refuted", "a.u": "confirmed"})}
+    document = score.score(family, claims, baseline, runs)
+    assert document["proven_claims"] == [{"claim": "a.x", "by": ["real"]}]
+    assert (document["proven"], document["claim_entries"], document["score_percent"]) == \
+        (1, 6, 16.7)
+    assert document["errors"] == 1 and document["unstable_claims"] == ["a.v", "a.y"]
+    row = document["mutants"][0]
+    assert row["side_effects"] == ["a.y: refuted -> confirmed"]  # not a target: no proof
+    assert row["errors"] == ["a.z: confirmed -> error"]
+    reasons = {u["claim"]: u["reason"] for u in document["unproven"]}
+    assert reasons["a.w"] == "untestable: needs a crash"
+    assert reasons["a.v"] == "a statement about history"
+    assert reasons["a.z"] == ("a mutant of its behaviour did not flip it: under real its "
+                              "check broke instead of observing (error)")
+    assert reasons["a.y"] == "no mutant changes the behaviour it predicts"
+    assert "its checks failed but the verdict stayed confirmed" in reasons["a.u"]
+
+
+def test_runs_of_another_commit_prove_nothing():
+    family = Family((Mutant("real", "breaks x", "x(2)", ("a.x",)),), {})
+    baseline = _run({"a.x": "confirmed"}, "unmutated")
+    stale = run.Run("real", 1, Path("raw.jsonl"), {"a.x": "refuted"}, commit="deadbeef")
+    document = score.score(family, {"a.x": None}, baseline, {"real": stale})
+    assert document["proven"] == 0
+    assert "commit deadbeef" in document["mutants"][0]["problem"]
+
+
+def test_without_a_compiler_the_mutants_say_why(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", "no-such-compiler-anywhere")
+    with pytest.raises(build.CannotBuild, match="no C compiler found"):
+        build.build(load().mutants[:1], tmp_path)
+
+
+def test_the_mutation_score_joins_the_report_of_the_same_commit(tmp_path):
+    (tmp_path / "mutants.json").write_text(json.dumps({"commit": "c0ffee", "proven": 3}))
+    found = {x.file: x for x in extras.collect(tmp_path, "c0ffee")}
+    assert found["mutants.json"].merged
+    assert found["mutants.json"].section == "mutation_score"
+    assert not extras.collect(tmp_path, "deadbeef")[0].merged
