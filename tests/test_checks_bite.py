@@ -25,7 +25,11 @@ OFFSET = "memmap-ipc.offset-multiple-of-4k"
 MUNMAP = "webserver-mmap.munmap-after-increment-fails"
 OFFSETS = "conformance/test_offsets.py::test_offset_maps_only_at_page_multiples"
 UNALIGNED_MUNMAP = "conformance/test_lifetime.py::test_munmap_needs_page_aligned_address"
-SELECTION = (OFFSETS, UNALIGNED_MUNMAP)
+#: The POSIX entry whose errno the control mutant changes: POSIX and munmap(2) both say EINVAL.
+SPEC = "spec.munmap-addr-alignment"
+SPEC_CHECK = ("conformance/test_spec_munmap.py::test_munmap_assertion"
+              "[munmap-addr-alignment/unaligned-addr]")
+SELECTION = (OFFSETS, UNALIGNED_MUNMAP, SPEC_CHECK)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,7 @@ def test_the_real_platform_is_the_baseline(runs):
     assert (baseline.status, baseline.failed) == (0, frozenset())
     assert baseline.verdicts[OFFSET] in score.HOLDS
     assert baseline.verdicts[MUNMAP] in score.HOLDS
+    assert baseline.verdicts[SPEC] == "conforms"
 
 
 def test_accepting_unaligned_offsets_fails_checks_and_refutes_the_claim(runs):
@@ -76,6 +81,14 @@ def test_wrong_errno_fails_the_check_but_not_the_claim(runs):
     assert any(n.startswith(f"{UNALIGNED_MUNMAP}[1-") for n in mutated.failed)
     assert mutated.verdicts[MUNMAP] == runs(None).verdicts[MUNMAP]
     assert load().get("munmap-wrong-errno").control
+
+
+def test_a_spec_verdict_follows_the_platform_as_claims_do(runs):
+    # POSIX names the errno, so the same mutant that leaves the claim alone makes
+    # the spec entry differ, and the check of the man page fails beside it.
+    mutated = runs("munmap-wrong-errno")
+    assert mutated.verdicts[SPEC] == "differs"
+    assert SPEC_CHECK in mutated.failed
 
 
 def test_every_mutant_names_claims_of_the_catalogue_and_has_a_source():
