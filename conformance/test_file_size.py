@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from helpers import observe
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, has_writeback
+from helpers.platform import filesystem_type, writes_back
 from helpers.probes.eof import map_then_touch, page_round
 from helpers.probes.file_size import (
     access_in_guarded_mapping,
@@ -119,7 +119,7 @@ def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
     """
     fs = filesystem_type(directory)
     return pytest.mark.xfail(
-        not has_writeback(fs), strict=True,
+        not writes_back(directory), strict=True,
         reason=f"known deviation: on {fs} a byte stored through MAP_SHARED into the tail of the "
                "last page past EOF reappears when the file is grown (ftruncate(2): the extended "
                "part reads as null bytes); on ext4 it reads zero")

@@ -23,7 +23,7 @@ import pytest
 from helpers import observe
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, has_writeback
+from helpers.platform import filesystem_type, writes_back
 from helpers.probes.msync import (
     async_versus_sync,
     invalidate_between_processes,
@@ -37,11 +37,6 @@ from helpers.probes.msync import (
 LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
 TOKEN = b"stored!"
-
-
-def writes_back(path: str) -> bool:
-    """Return whether the filesystem holding ``path`` writes dirty pages to a backing store."""
-    return has_writeback(filesystem_type(path))
 
 
 def on_storage(outcome: Outcome, path: str, *keys: str) -> observe.Observation:

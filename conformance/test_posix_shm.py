@@ -26,7 +26,7 @@ import pytest
 
 from helpers import observe, scratch
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, has_writeback
+from helpers.platform import filesystem_type, writes_back
 from helpers.probes.posix_shm import (
     built_on_mmap,
     demo_replay,
@@ -60,7 +60,7 @@ def keeps_tail(directory: str) -> bool:
     Filesystems that write pages back zero the tail of the last page first;
     those that keep pages only in memory (tmpfs, ramfs) never do.
     """
-    return not has_writeback(filesystem_type(directory))
+    return not writes_back(directory)
 
 
 def tail_deviation(directory: str) -> pytest.MarkDecorator:

@@ -82,6 +82,15 @@ def has_writeback(fs_type: str | None) -> bool:
     return fs_type not in NO_WRITEBACK
 
 
+def writes_back(path: str) -> bool:
+    """Return whether the filesystem holding ``path`` writes dirty pages to a backing store.
+
+    Where it does not (tmpfs, ramfs) nothing is written back, and the tail of
+    a file's last page is never zeroed either: the known tail-bytes deviation.
+    """
+    return has_writeback(filesystem_type(path))
+
+
 def _capabilities() -> list[str] | None:
     status = _read("/proc/self/status")
     if status is None:

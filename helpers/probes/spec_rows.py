@@ -22,7 +22,7 @@ import pytest
 from helpers import observe, scratch
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, has_writeback
+from helpers.platform import writes_back
 
 #: How an outcome becomes an observation: the name of a helpers.observe function.
 VIEWS = ("result", "signal", "field", "note")
@@ -72,9 +72,7 @@ class Row:
         if self.deviation is not None:
             where, reason = self.deviation
             where = scratch.directory() if where == "scratch" else where
-            # Filesystems that keep pages only in memory never zero the tail of the last page.
-            kept = not has_writeback(filesystem_type(where))
-            marks.append(pytest.mark.xfail(kept, strict=True, reason=reason))
+            marks.append(pytest.mark.xfail(not writes_back(where), strict=True, reason=reason))
         return marks
 
     def observation(self, outcome: Outcome) -> observe.Observation:
