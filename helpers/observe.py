@@ -245,11 +245,8 @@ def same(outcome: Outcome, left: Any, right: Any) -> Observation:
 
     ``left`` and ``right`` are keys of ``outcome.value``, or tuples of keys
     for nested fields.  A probe that did not return is observed as how it
-    ended: its two missing fields would otherwise both read ``"SIGBUS"`` and
-    compare equal.
+    ended, never as a match: :func:`compare` does not take stand-ins for values.
     """
-    if not outcome.ok:
-        return result(outcome)
     paths = [path if isinstance(path, tuple) else (path,) for path in (left, right)]
     return compare(field(outcome, *paths[0]), field(outcome, *paths[1]))
 
