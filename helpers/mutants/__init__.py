@@ -4,9 +4,10 @@ A verdict that cannot change whatever the platform does is no finding.
 Each mutant here is a few lines of C (``sources/<id>.c``) built into a
 library preloaded into the whole checking run, so that both layers (ctypes
 and Python's ``mmap`` module) see a platform that breaks ONE behaviour the
-man pages document, for file mappings only.  ``mutants.toml`` lists the
-mutants, the claims each must flip, and the claims no such mutant can reach
-with the reason.  ``python -m helpers.mutants`` runs the claim checks
+man pages document, so that the interpreter, the fork server and pytest run
+unharmed.  The files of ``family/`` list the mutants in groups, each with the
+claims it must flip; ``unprovable.toml`` lists the claims no such mutant can
+reach, with the reason.  ``python -m helpers.mutants`` runs the claim checks
 unmutated and under every mutant and writes the mutation score
 (:mod:`helpers.mutants.score`).
 """
@@ -14,12 +15,16 @@ unmutated and under every mutant and writes the mutation score
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
-DATA = HERE / "mutants.toml"
+FAMILY = HERE / "family"
+UNPROVABLE = HERE / "unprovable.toml"
+#: The keys of a ``[[mutant]]`` block; a block of ``id`` and ``targets`` alone
+#: adds targets to a mutant defined in another file of the family.
+_KEYS = {"id", "behaviour", "reference", "targets", "control"}
 
 
 @dataclass(frozen=True)
@@ -53,20 +58,47 @@ class Family:
         raise KeyError(f"no mutant {mutant_id!r}; known: {', '.join(m.id for m in self.mutants)}")
 
 
-def load(path: Path = DATA) -> Family:
-    """Return the mutant family described in ``path``; ValueError for a malformed entry."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    mutants = []
-    for item in raw.get("mutant", []):
-        try:
-            mutant = Mutant(item["id"], item["behaviour"], item["reference"],
-                            tuple(item.get("targets", ())), bool(item.get("control", False)))
-        except KeyError as exc:
-            raise ValueError(f"{path.name}: a mutant lacks {exc}") from None
-        if not mutant.source.is_file():
-            raise ValueError(f"{path.name}: mutant {mutant.id!r} lacks {mutant.source.name}")
-        mutants.append(mutant)
-    ids = [m.id for m in mutants]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{path.name}: a mutant id appears twice")
-    return Family(tuple(mutants), dict(raw.get("unprovable", {})))
+def load(family: Path = FAMILY, unprovable: Path = UNPROVABLE) -> Family:
+    """Return the mutants of every file in ``family`` and the reasons in ``unprovable``.
+
+    ValueError names the file and the mutant for a malformed block, an id
+    defined twice, extra targets for an unknown mutant, a mutant without its
+    source, or a claim that is both a target and listed as unprovable.
+    """
+    defined: dict[str, Mutant] = {}
+    extra: list[tuple[str, str, tuple[str, ...]]] = []
+    for path in sorted(family.glob("*.toml")):
+        for item in tomllib.loads(path.read_text(encoding="utf-8")).get("mutant", []):
+            where = f"{path.name}: mutant {item.get('id', '?')!r}"
+            unknown = set(item) - _KEYS
+            if unknown or "id" not in item:
+                raise ValueError(f"{where}: unknown keys {sorted(unknown)} or no id")
+            targets = tuple(item.get("targets", ()))
+            if set(item) <= {"id", "targets"}:
+                extra.append((where, item["id"], targets))
+                continue
+            try:
+                mutant = Mutant(item["id"], item["behaviour"], item["reference"], targets,
+                                bool(item.get("control", False)))
+            except KeyError as exc:
+                raise ValueError(f"{where} lacks {exc}") from None
+            if mutant.id in defined:
+                raise ValueError(f"{where} is defined twice")
+            if not mutant.source.is_file():
+                raise ValueError(f"{where} lacks {mutant.source.name}")
+            defined[mutant.id] = mutant
+    for where, mutant_id, targets in extra:
+        if mutant_id not in defined:
+            raise ValueError(f"{where} adds targets to a mutant no file defines")
+        base = defined[mutant_id]
+        added = tuple(t for t in targets if t not in base.targets)
+        defined[mutant_id] = replace(base, targets=base.targets + added)
+    reasons = tomllib.loads(unprovable.read_text(encoding="utf-8"))
+    for mutant in defined.values():
+        if mutant.control and mutant.targets:
+            raise ValueError(f"control mutant {mutant.id!r} has targets")
+        both = sorted(set(mutant.targets) & set(reasons))
+        if both:
+            raise ValueError(f"{unprovable.name}: {', '.join(both)} is a target of "
+                             f"{mutant.id!r}, so not unprovable: drop its reason")
+    return Family(tuple(defined.values()), dict(reasons))
