@@ -182,10 +182,11 @@ class CapData(ctypes.Structure):
 _TIMESPEC_P = ctypes.POINTER(Timespec)
 _CAP_HEADER_P, _CAP_DATA_P = ctypes.POINTER(CapHeader), ctypes.POINTER(CapData)
 
-#: name -> (restype, argtypes, library).  "c" is the C library, "rt" librt
-#: (shm_open and the mq_ calls live there before glibc 2.34), "pthread"
-#: libpthread (the sem_ calls, likewise); every other library falls back to
-#: the C library.
+#: name -> (restype, argtypes, library).  "c" is the process's global scope
+#: (the C library, and before it any preloaded library that interposes the
+#: call), "rt" librt (shm_open and the mq_ calls live there before glibc
+#: 2.34), "pthread" libpthread (the sem_ calls, likewise).  The global scope is
+#: searched first, so a preloaded definition wins as it does for C programs.
 _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "mmap": (c_void_p, [c_void_p, c_size_t, c_int, c_int, c_int, c_off_t], "c"),
     "munmap": (c_int, [c_void_p, c_size_t], "c"),
@@ -252,7 +253,7 @@ def _function(name: str) -> Any:
     if name in _FUNCS:
         return _FUNCS[name]
     restype, argtypes, lib = _SIGNATURES[name]
-    candidates = [lib, "c"] if lib != "c" else ["c"]
+    candidates = ["c", lib] if lib != "c" else ["c"]
     for which in candidates:
         if which not in _LIBS:
             _LIBS[which] = _load(which)
