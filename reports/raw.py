@@ -93,6 +93,13 @@ class Check:
     known_deviation: str | None = None
     cases: tuple[Case, ...] = ()
     probes: tuple[dict[str, Any], ...] = ()
+    #: The entries its failure speaks of (a check of many rules that found one
+    #: broken); None: every entry it names.
+    implicated: tuple[str, ...] | None = None
+
+    def implicates(self, entry: str) -> bool:
+        """Return whether a failure of this check speaks of ``entry``."""
+        return self.implicated is None or entry in self.implicated
 
     def cases_of(self, claim: str) -> list[Case]:
         """Return the cases this check recorded for ``claim``."""
@@ -164,6 +171,8 @@ def _check(record: dict[str, Any]) -> Check:
         known_deviation=record.get("known_deviation"),
         cases=cases,
         probes=tuple(record.get("probes", ())),
+        implicated=(tuple(record["implicated"]) if record.get("implicated") is not None
+                    else None),
     )
 
 

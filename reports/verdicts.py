@@ -30,7 +30,10 @@ is a statement about the specification, never an input here.
 An entry without declared cases (checks not yet converted) keeps the older
 rule on the ``matched`` its records carry, read as written.  Fault and model
 entries get ``conforms``, ``deviates`` or ``known-deviation`` from their
-checks' outcomes.
+checks' outcomes; a check of many entries that names the ones its failure
+speaks of (the model, which stops at the first rule broken) makes only those
+deviate, and an entry whose every check stopped at another's is
+``inconclusive``.
 """
 
 from __future__ import annotations
@@ -362,11 +365,14 @@ def _legacy(entry: Entry, checks: Sequence[Check], layer: str | None) -> Judgeme
         + _first(missed, "not").removeprefix("not: ") + note), judged)
 
 
-def _fault(checks: Sequence[Check]) -> Judgement:
+def _fault(checks: Sequence[Check], entry: str) -> Judgement:
     if broken := next((r for c in checks if (r := _broken_reason(c))), None):
         return Judgement(Verdict.ERROR, clip(broken))
     ran = [check for check in checks if check.outcome != "skipped"]
-    failed = [check for check in ran if check.outcome == "failed"]
+    failed = [check for check in ran if check.outcome == "failed" and check.implicates(entry)]
+    # A check of many rules stops at the first one the platform breaks: its
+    # failure says nothing of the others, which it may not have reached.
+    elsewhere = [c for c in ran if c.outcome == "failed" and not c.implicates(entry)]
     if failed:
         first = failed[0]
         return Judgement(
@@ -378,6 +384,10 @@ def _fault(checks: Sequence[Check]) -> Judgement:
         reasons = _unique(c.known_deviation or failure_summary(c.longrepr) for c in expected)
         return Judgement(Verdict.KNOWN_DEVIATION, clip(f"known deviation: {reasons}"))
     passed = sum(1 for check in ran if check.outcome in ("passed", "xpassed"))
+    if not passed and elsewhere:
+        return Judgement(Verdict.INCONCLUSIVE, clip(
+            f"no check of it finished: {short_nodeid(elsewhere[0].nodeid)} stopped at "
+            f"{', '.join(elsewhere[0].implicated or ())} first"))
     return Judgement(Verdict.CONFORMS, f"{passed} check{'s' if passed != 1 else ''} passed")
 
 
@@ -407,7 +417,7 @@ def judge(entry: Entry, checks: Sequence[Check], layer: str | None = None,
     if entry.kind == "claim":
         return _legacy(entry, mine, layer)
     judgement = _legacy(entry, mine, layer) if entry.kind == "spec" and any(
-        c.cases_of(entry.id) for c in ran) else _fault(mine)
+        c.cases_of(entry.id) for c in ran) else _fault(mine, entry.id)
     if entry.kind != "spec":
         return judgement
     # A spec entry speaks of POSIX: it conforms or differs, never confirms or deviates.

@@ -148,3 +148,23 @@ def test_literal(prediction):
     result.stdout.fnmatch_lines(["*does not declare*", "*is not declared in the catalogue*",
                                  "*takes an Observation made by helpers.observe*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_check_of_many_entries_names_the_ones_its_failure_speaks_of(run):
+    other = next(e.id for e in catalogue.default().entries.values()
+                 if e.kind == "model")
+    result, records = run(f"""
+import pytest
+@pytest.mark.claim({CLAIM!r}, {other!r})
+def test_x(implicate):
+    implicate(iter([{other!r}]))
+    assert False, "the platform broke one rule"
+@pytest.mark.claim({CLAIM!r})
+def test_y(implicate):
+    implicate(["model.no-such-rule"])
+""", "-p", "no:xdist")
+    found = {r["nodeid"].rsplit("::", 1)[1]: r for r in records if r["type"] == "check"}
+    assert found["test_x"]["outcome"] == "failed"
+    assert found["test_x"]["implicated"] == [other]
+    assert "name entries the check claims" in found["test_y"]["longrepr"]
+

@@ -43,12 +43,15 @@ class Disagreement(AssertionError):
     """The platform and the model disagree; the message ends with a replayable program."""
 
     def __init__(self, problems: Sequence[str], steps: Sequence[Step],
-                 model: str = "Model") -> None:
+                 model: str = "Model", rules: Sequence[str] = ()) -> None:
         from helpers.model.replay import snippet
 
         self.problems = list(problems)
         self.steps = list(steps)
         self.model = model
+        #: The rules the model decided the last step by: the ones the platform
+        #: broke (empty when no rule decided it, and then any of them may be).
+        self.rules = tuple(rules)
         last = self.steps[-1]
         lines = [f"the platform and the model ({model}) disagree at step {len(self.steps)} "
                  "of this sequence:", f"  {last.describe()}"]
@@ -196,7 +199,9 @@ class Session:
         applicable = [d for d in self.deviations if d.applies(model, step)]
         before = copy.deepcopy(model) if applicable else None
         new_handle = model.next_handle
+        fired_before = model.fired.copy()
         expect = model.apply(step)
+        decided_by = sorted(model.fired - fired_before)
         digests = {proc: model.page_digests(proc) for proc in model.procs}
         masks = [sum(1 << p for p in digests.get(proc, ())) for proc in (0, 1)]
         answer = self.executor.request(self._message(step, new_handle, masks))
@@ -218,7 +223,7 @@ class Session:
                     break
         self.stats.outcomes[f"{step.op}:{observed.errno or observed.signal or 'ok'}"] += 1
         if problems:
-            self._raise(model, problems, "end" not in answer)
+            self._raise(model, problems, "end" not in answer, decided_by)
         if "end" in answer:
             self.stats.deaths += 1
             self.stats.rules.update(model.fired)
@@ -325,7 +330,8 @@ class Session:
                     bytes(view) if view is not None else b""))
         return problems
 
-    def _raise(self, model: Model, problems: list[_Problem], alive: bool) -> None:
+    def _raise(self, model: Model, problems: list[_Problem], alive: bool,
+               decided_by: Sequence[str]) -> None:
         texts = []
         for problem in problems:
             text = problem.text
@@ -338,8 +344,8 @@ class Session:
         steps = list(self.steps)
         self.stats.disagreement = {"summary": f"{steps[-1].describe()}: {texts[0]}",
                                    "problems": texts, "replay": _snippet(steps),
-                                   "model": type(model).__name__}
-        raise Disagreement(texts, steps, type(model).__name__)
+                                   "model": type(model).__name__, "rules": list(decided_by)}
+        raise Disagreement(texts, steps, type(model).__name__, decided_by)
 
 
 def _snippet(steps: list[Step]) -> str:

@@ -94,3 +94,36 @@ def test_verdicts_are_published_strings() -> None:
     assert set(CLAIM_VERDICTS) | set(SPEC_VERDICTS) | set(POSIX_VERDICTS) == set(Verdict) \
         == set(MARKERS)
     assert all(marker.isascii() and marker.strip() for marker in MARKERS.values())
+
+
+def _many(outcome: str, implicated: tuple[str, ...] | None, name: str = "shard1") -> Check:
+    return Check(f"t.py::test_rules[{name}]", "local", ("fault.survives", "fault.breaks"), None,
+                 outcome, longrepr="E   Disagreement: mmap accepted offset 2048",
+                 implicated=implicated)
+
+
+def test_a_check_of_many_entries_fails_only_those_it_implicates(
+        synthetic_catalogue: Catalogue) -> None:
+    broken, other = synthetic_catalogue["fault.breaks"], synthetic_catalogue["fault.survives"]
+    stopped = _many("failed", ("fault.breaks",))
+    finished = _many("passed", None, "shard2")
+    assert judge(broken, [stopped, finished]).verdict is Verdict.DEVIATES
+    assert judge(other, [stopped, finished]).verdict is Verdict.CONFORMS
+    # Without another check that finished, nothing is known of the other entry.
+    alone = judge(other, [stopped])
+    assert alone.verdict is Verdict.INCONCLUSIVE and "fault.breaks" in alone.reason
+    # A failure that names nothing speaks of every entry, as before.
+    assert judge(other, [_many("failed", None)]).verdict is Verdict.DEVIATES
+
+
+def test_the_entries_a_failure_implicates_survive_the_raw_file(make_raw) -> None:
+    def narrow(lines: list[dict]) -> list[dict]:
+        for line in lines:
+            if line.get("nodeid", "").endswith("test_breaks"):
+                line["implicated"] = ["fault.breaks"]
+        return lines
+
+    run = raw.read(make_raw(narrow))
+    found = {c.nodeid.rsplit("::", 1)[1]: c for c in run.checks}
+    assert found["test_breaks"].implicated == ("fault.breaks",)
+    assert found["test_known"].implicated is None
