@@ -153,7 +153,7 @@ def test_literal(prediction):
 def test_a_check_of_many_entries_names_the_ones_its_failure_speaks_of(run):
     other = next(e.id for e in catalogue.default().entries.values()
                  if e.kind == "model")
-    result, records = run(f"""
+    _, records = run(f"""
 import pytest
 @pytest.mark.claim({CLAIM!r}, {other!r})
 def test_x(implicate):
