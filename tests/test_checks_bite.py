@@ -139,6 +139,18 @@ def test_the_score_counts_flips_of_targets_of_real_mutants_only():
     assert "its checks failed but the verdict stayed confirmed" in reasons["a.u"]
 
 
+def test_spec_entries_that_follow_a_real_mutant_are_counted_apart():
+    family = Family((Mutant("real", "breaks x", "x(2)", ("a.x",)),
+                     Mutant("control", "nothing", "x(2)", (), control=True)), {})
+    baseline = _run({"a.x": "confirmed", "spec.p": "conforms", "spec.q": "conforms"},
+                    "unmutated")
+    runs = {"real": _run({"a.x": "refuted", "spec.p": "differs", "spec.q": "conforms"}),
+            "control": _run({"a.x": "confirmed", "spec.p": "conforms", "spec.q": "differs"})}
+    document = score.score(family, {"a.x": None}, baseline, runs, {"spec.p", "spec.q"})
+    assert document["spec_flipped"] == [{"entry": "spec.p", "by": ["real"]}]
+    assert document["spec_entries"] == 2 and document["proven"] == 1
+
+
 def test_runs_of_another_commit_prove_nothing():
     family = Family((Mutant("real", "breaks x", "x(2)", ("a.x",)),), {})
     baseline = _run({"a.x": "confirmed"}, "unmutated")

@@ -80,6 +80,9 @@ def _print(document: dict[str, Any]) -> list[str]:
     if document["unstable_claims"]:
         problems.append("claims flipped under a control mutant, which changes nothing they "
                         "predict (unstable verdicts): " + ", ".join(document["unstable_claims"]))
+    if document.get("spec_entries"):
+        print(f"spec entries flipped by a mutant: {len(document['spec_flipped'])}/"
+              f"{document['spec_entries']}")
     print(f"score: {document['proven']}/{document['claim_entries']} claim entries proven "
           f"({document['score_percent']} %, target {document['target_percent']} %)")
     return problems
@@ -127,7 +130,8 @@ def _finish(family: Family, baseline: run.Run, runs: dict[str, run.Run], out: Pa
         return 1
     claims = {e.id: e.untestable or None for e in catalogue.default().entries.values()
               if e.kind == "claim"}
-    document = score.score(family, claims, baseline, runs)
+    specs = {e.id for e in catalogue.default().entries.values() if e.kind == "spec"}
+    document = score.score(family, claims, baseline, runs, specs)
     _write(out, document)
     problems = _print(document)
     for problem in problems:

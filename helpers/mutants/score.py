@@ -15,7 +15,7 @@ between confirmed and qualified) is listed as moved.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,11 +115,14 @@ def _mutant_row(mutant: Mutant, run: Run, baseline: Run) -> dict[str, Any]:
 
 
 def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
-          runs: Mapping[str, Run]) -> dict[str, Any]:
+          runs: Mapping[str, Run], specs: Collection[str] = ()) -> dict[str, Any]:
     """Return the mutants.json document: per mutant its flips, then the score of ``claims``.
 
     ``claims`` maps every claim entry id to its ``untestable`` reason (None
-    when it can be tested); ``runs`` holds the run of each mutant by id.
+    when it can be tested); ``runs`` holds the run of each mutant by id;
+    ``specs`` are the spec entries (POSIX assertions), whose flips under any
+    real mutant are counted apart: mutants target claims, and a spec entry
+    that follows the platform shows it as a side effect.
     """
     rows = [_mutant_row(m, runs[m.id], baseline) for m in family.mutants if m.id in runs]
     proven: dict[str, list[str]] = {}
@@ -129,6 +132,12 @@ def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
         for change in changes(baseline.verdicts, runs[mutant.id].verdicts)["flipped"]:
             if change.entry in claims and change.entry in mutant.targets:
                 proven.setdefault(change.entry, []).append(mutant.id)
+    spec_flips: dict[str, list[str]] = {}
+    for mutant in family.mutants:
+        if mutant.id in runs and not mutant.control and not _problem(runs[mutant.id], baseline):
+            for change in changes(baseline.verdicts, runs[mutant.id].verdicts)["flipped"]:
+                if change.entry in specs:
+                    spec_flips.setdefault(change.entry, []).append(mutant.id)
     unproven = [{"claim": c, "baseline": baseline.verdicts.get(c, "missing"),
                  "reason": _unproven_reason(c, claims[c], family, baseline, runs)}
                 for c in sorted(claims) if c not in proven]
@@ -148,4 +157,6 @@ def score(family: Family, claims: Mapping[str, str | None], baseline: Run,
         "mutants": rows,
         "proven_claims": [{"claim": c, "by": by} for c, by in sorted(proven.items())],
         "unproven": unproven,
+        "spec_entries": len(specs),
+        "spec_flipped": [{"entry": e, "by": by} for e, by in sorted(spec_flips.items())],
     }
