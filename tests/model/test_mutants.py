@@ -13,7 +13,9 @@ the source of every local module loaded so far into its draws, so what a
 worker happened to import before (other checks, in any order xdist hands
 them out) used to change the sequences and the number a mutant needed, at
 times past the budget.  Every module of the project is imported here first,
-so the pool, and with it every draw, is the same in every run.
+so the pool no longer depends on the order the checks ran in, and neither do
+the sequences (one in a hundred or so may still differ, from modules outside
+the project; the budget leaves room for that).
 """
 
 from __future__ import annotations
