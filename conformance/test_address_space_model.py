@@ -8,6 +8,11 @@ the bytes of every page and every file) with the model in
 :mod:`helpers.model.space`.  A disagreement fails the check with the minimal
 sequence as a program that replays it.
 
+Beside the search, a fixed tour (:mod:`helpers.model.tour`) takes the same
+deterministic sequence on every run and must reach every rule of the model
+and every kind of step, so that a small search budget never leaves a rule
+untried; the search adds the combinations nobody wrote down.
+
 The default run is split into shards, each its own item with its own
 executor and its own share of the sequences, so that parallel workers share
 it; the report adds their figures up.  ``MMAPCHECK_MODEL_DEPTH=deep``
@@ -28,6 +33,8 @@ from helpers.model.figures import write_model_json
 from helpers.model.replay import replay
 from helpers.model.search import search
 from helpers.model.session import Disagreement, Session
+from helpers.model.steps import STEP_TYPES
+from helpers.model.tour import tour
 
 
 @pytest.fixture
@@ -100,6 +107,26 @@ def _disagreements(failure: BaseException) -> list[Disagreement]:
         found = [d for e in failure.exceptions for d in _disagreements(e)]
         return found if len(found) == len(failure.exceptions) else []
     return []
+
+
+@pytest.mark.claim(*rules.RULES)
+def test_a_fixed_tour_reaches_every_rule_and_operation(
+        model_session: Session, implicate: Callable[[Iterable[str]], None]) -> None:
+    """The tour agrees with the platform step by step and leaves no rule or call untried."""
+    model_session.begin()
+    try:
+        for step in tour(model_session.platform.page_size):
+            model_session.run(step)
+    except Disagreement as disagreement:
+        if disagreement.rules:  # as in the search: only the rules of that step are broken
+            implicate(disagreement.rules)
+        raise
+    model_session.end()
+    stats = model_session.stats
+    assert stats.lives == 1, "the executor died during the tour"
+    assert set(rules.RULES) - set(stats.rules) == set(), "rules the tour does not reach"
+    toured = {key.partition(":")[0] for key in stats.outcomes}
+    assert set(STEP_TYPES) - toured == set(), "calls the tour does not make"
 
 
 def _deviation_params() -> list[Any]:

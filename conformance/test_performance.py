@@ -4,13 +4,20 @@ No specification promises speed.  Each speed case is observed with
 :func:`helpers.observe.faster` from every duration the probe took: the
 bootstrap 95 % interval of the ratio of medians against the catalogue's
 margin (:data:`helpers.probes.timing.MARGIN`, "10 percent"), undecided when
-the interval straddles it; an undecided comparison is measured again, up
-to :data:`ROUNDS` rounds, and decided on the samples of every round.  The
-checks run alone (``serial``: no other check
-of the run beside them), and a check that could not is undecided rather
-than timed in the noise.  The tests assert only what must hold whatever the
-timing: every message arrived intact, every run was timed.  The loops run
-in Python, so interpreter overhead is part of every figure, as the evidence says.
+the interval straddles it.  The samples come in rounds (sequential
+sampling): each round takes about a third of the runs one full measurement
+would, at least seven per contender; a comparison the rule leaves undecided
+is measured again, alone, up to :data:`ROUNDS` rounds, and every decision is
+made on the samples of all its rounds.  Looking again after each round gives
+a comparison near the margin more than one chance to be decided, so the
+95 % holds for each look rather than for the whole series; the rule itself
+is unchanged (a decision needs the whole interval on one side of the margin),
+and most comparisons are far from the margin and end after one round.  The
+checks run alone (``serial``: no other check of the run beside them), and a
+check that could not is undecided rather than timed in the noise.  The tests
+assert only what must hold whatever the timing: every message arrived
+intact, every run was timed.  The loops run in Python, so interpreter
+overhead is part of every figure, as the evidence says.
 """
 
 from __future__ import annotations
@@ -30,25 +37,27 @@ pytestmark = pytest.mark.serial
 
 LAYERS = [pytest.param("libc", id="libc"),
           pytest.param("pymmap", id="pymmap", marks=pytest.mark.layer("pymmap"))]
-#: Runs per access pattern: a sequential pass takes a fraction of a millisecond, so it gets
-#: more runs, which keep its interval narrow where the two sides are close.
-FILE_RUNS = {"sequential pass": 31, "random 64-byte reads": 41,
-             "random 8-byte reads and writes": 15}
+#: Runs per access pattern and round: a sequential pass takes a fraction of a millisecond, so
+#: it gets more runs, which keep its interval narrow where the two sides are close.
+FILE_RUNS = {"sequential pass": 11, "random 64-byte reads": 14,
+             "random 8-byte reads and writes": 7}
 ACCESSES = 1000
 TRANSPORTS = ["shared memory", "pipe", "FIFO", "POSIX message queue", "Unix socket"]
-#: Message size: (messages per batch, runs).  Moving 1 MiB messages is bound by memory
-#: bandwidth, which the rest of a busy machine shares, so they take more runs.
-MESSAGES = {64: (200, 21), 1 << 20: (4, 31)}
+#: Message size: (messages per batch, runs per round).  Moving 1 MiB messages is bound by
+#: memory bandwidth, which the rest of a busy machine shares, so they take more runs.
+MESSAGES = {64: (200, 7), 1 << 20: (4, 11)}
 SIZE_CASES = {"64": "small-messages", str(1 << 20): "large-messages"}
-#: Warm passes vary with the memory traffic of the rest of the machine, so they take many
-#: (cheap) runs; a cold run drops and re-reads the file, so it takes fewer.
-WARM_RUNS, COLD_RUNS = 101, 15
+#: Runs per round of the warm and the cold phase.  Warm passes vary with the memory traffic
+#: of the rest of the machine, so they take many (cheap) runs; a cold run drops and re-reads
+#: the file, so it takes fewer.
+WARM_RUNS, COLD_RUNS = 34, 7
 
 
-#: At most this many rounds of measurement: a comparison still undecided after one round is
-#: decided on the samples of all rounds so far (pooled), so a shift of the machine's load
-#: during one round does not leave it in the noise; decided ones stop the measuring.
-ROUNDS = 3
+#: At most this many rounds of measurement: a comparison still undecided after a round is
+#: measured again, alone, and decided on the samples of all its rounds (pooled), so a shift
+#: of the machine's load during one round does not leave it in the noise; a decided one is
+#: not measured again.  Nine rounds of a third hold as many samples as three full ones.
+ROUNDS = 9
 
 #: A compared pair: where its durations are in the probe's value, the faster side, the other.
 Pair = tuple[tuple[str, ...], str, str]
@@ -75,16 +84,22 @@ def _compare(outcomes: Sequence[Outcome], pair: Pair, beside: str | None) -> obs
                           margin=MARGIN)
 
 
-def _measure(run: Callable[[], Outcome], pairs: Callable[[Sequence[Outcome]], dict[str, Pair]],
+def _measure(run: Callable[[set[str]], Outcome],
+             pairs: Callable[[Sequence[Outcome]], dict[str, Pair]],
              beside: str | None) -> tuple[list[Outcome], dict[str, observe.Observation]]:
-    """Measure in rounds until every comparison is decided (or :data:`ROUNDS` are spent)."""
-    outcomes = [run()]
+    """Measure in rounds until every comparison is decided (or :data:`ROUNDS` are spent).
+
+    ``run(keys)`` takes one round of the comparisons named by ``keys`` (the
+    first round all of them); each comparison is judged on the samples of
+    every round that measured it.
+    """
+    outcomes = [run(set(pairs([])))]
     while True:
         seen = {key: _compare(outcomes, pair, beside) for key, pair in pairs(outcomes).items()}
-        undecided = any(o.status is observe.Status.UNDECIDED for o in seen.values())
+        undecided = {key for key, o in seen.items() if o.status is observe.Status.UNDECIDED}
         if not undecided or beside or len(outcomes) == ROUNDS or not outcomes[-1].ok:
             return outcomes, seen
-        outcomes.append(run())
+        outcomes.append(run(undecided))
 
 
 @pytest.fixture
@@ -107,8 +122,14 @@ FILE_CASES = {
 def test_mapping_versus_pread_on_a_warm_file(probe, prediction, sized_file, layer,
                                              ran_beside_others):
     path = sized_file(1024 * PAGE_SIZE, fill=b"w")
+
+    def one_round(cases: set[str]) -> Outcome:
+        runs = {pattern: FILE_RUNS[pattern] for case, (_, pattern, _) in FILE_CASES.items()
+                if case in cases}
+        return probe(file_access, path, layer, runs, ACCESSES, timeout=30.0)
+
     outcomes, seen = _measure(
-        lambda: probe(file_access, path, layer, FILE_RUNS, ACCESSES, timeout=30.0),
+        one_round,
         lambda _: {case: (("patterns", pattern, "seconds"), "mapping", other)
                    for case, (_, pattern, other) in FILE_CASES.items()},
         ran_beside_others)
@@ -118,6 +139,7 @@ def test_mapping_versus_pread_on_a_warm_file(probe, prediction, sized_file, laye
         assert outcome.ok, outcome
         assert all(len(t) == FILE_RUNS[p] for p, timed in outcome.value["patterns"].items()
                    for t in timed["seconds"].values()), outcome
+    assert set(outcomes[0].value["patterns"]) == set(FILE_RUNS), outcomes[0]
 
 
 def _transport_pairs(outcomes: Sequence[Outcome]) -> dict[str, Pair]:
@@ -136,9 +158,13 @@ def _transport_pairs(outcomes: Sequence[Outcome]) -> dict[str, Pair]:
 @pytest.mark.claim("memmap-ipc.mapping-faster-than-pipe", "go-mmap.shm-fastest-ipc")
 @pytest.mark.parametrize("layer", LAYERS)
 def test_shared_memory_versus_other_transports(probe, prediction, layer, ran_beside_others):
-    outcomes, seen = _measure(
-        lambda: probe(transports, TRANSPORTS, MESSAGES, layer, timeout=40.0),
-        _transport_pairs, ran_beside_others)
+
+    def one_round(cases: set[str]) -> Outcome:
+        sizes = {size: runs for size, runs in MESSAGES.items()
+                 if any(key.startswith(SIZE_CASES[str(size)] + " ") for key in cases)}
+        return probe(transports, TRANSPORTS, sizes, layer, timeout=40.0)
+
+    outcomes, seen = _measure(one_round, _transport_pairs, ran_beside_others)
     for case in SIZE_CASES.values():
         prediction.observe(case, seen[f"{case} pipe"], claim="memmap-ipc.mapping-faster-than-pipe")
         # Fastest of all: faster than the quickest of the others.
@@ -146,20 +172,32 @@ def test_shared_memory_versus_other_transports(probe, prediction, layer, ran_bes
     for outcome in outcomes:
         assert outcome.ok, outcome
         for size, timed in outcome.value["sizes"].items():
+            assert timed["runs"] == MESSAGES[int(size)][1], (size, timed)
             for kind, intact in timed["intact"].items():
                 assert intact == [timed["messages"]] * timed["batches"], (size, kind, timed)
+    assert set(outcomes[0].value["sizes"]) == set(SIZE_CASES), outcomes[0]
+
+
+def _segment_pairs(outcomes: Sequence[Outcome]) -> dict[str, Pair]:
+    """Return the warm comparison, and the cold one unless a drop of the cache failed."""
+    phases = ["warm"]
+    if all(o.value.get("cache_dropped", True) for o in outcomes if o.ok):
+        phases.insert(0, "cold")
+    return {phase: ((phase, "seconds"), "System V segment", "file mapping") for phase in phases}
 
 
 @pytest.mark.claim("mmap-notes.shm-faster-than-mmap-disk")
 def test_segment_versus_file_mapping(probe, prediction, sized_file, timing_key,
                                      ran_beside_others):
     path = sized_file(1024 * PAGE_SIZE, fill=b"d")
-    outcomes, seen = _measure(
-        lambda: probe(segment_versus_file, path, timing_key, WARM_RUNS, COLD_RUNS, timeout=30.0),
-        lambda _: {phase: ((phase, "seconds"), "System V segment", "file mapping")
-                   for phase in ("cold", "warm")},
-        ran_beside_others)
-    if all(o.ok for o in outcomes) and not all(o.value["cache_dropped"] for o in outcomes):
+
+    def one_round(phases: set[str]) -> Outcome:
+        return probe(segment_versus_file, path, timing_key,
+                     WARM_RUNS if "warm" in phases else 0,
+                     COLD_RUNS if "cold" in phases else 0, timeout=30.0)
+
+    outcomes, seen = _measure(one_round, _segment_pairs, ran_beside_others)
+    if "cold" not in seen:
         seen["cold"] = observe.unobservable(
             "the file's cached pages could not be dropped (a filesystem without a separate "
             "page cache, such as tmpfs), so a cold first pass cannot be timed", outcomes[0])
@@ -167,6 +205,7 @@ def test_segment_versus_file_mapping(probe, prediction, sized_file, timing_key,
     prediction.observe("warm-passes", seen["warm"])
     for outcome in outcomes:
         assert outcome.ok, outcome
-        seen_value = outcome.value
-        assert all(len(v) == COLD_RUNS for v in seen_value["cold"]["seconds"].values()), outcome
-        assert all(len(v) == WARM_RUNS for v in seen_value["warm"]["seconds"].values()), outcome
+        for phase, runs in (("cold", COLD_RUNS), ("warm", WARM_RUNS)):
+            timed = outcome.value.get(phase, {"seconds": {}})["seconds"]
+            assert all(len(v) == runs for v in timed.values()), outcome
+    assert {"cold", "warm"} <= set(outcomes[0].value), outcomes[0]

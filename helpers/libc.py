@@ -268,6 +268,18 @@ def _function(name: str) -> Any:
     raise Unsupported(name, f"neither lib{lib} nor the C library exports it")
 
 
+def bind_all() -> None:
+    """Bind every C function of this module now, the missing ones recorded as missing.
+
+    For the fork server: its children inherit the bound functions and the
+    loaded libraries, so no probe looks a library up again (which
+    :func:`ctypes.util.find_library` does by running ``ldconfig``, tens of
+    milliseconds per child).
+    """
+    for name in _SIGNATURES:
+        available(name)
+
+
 def available(name: str) -> bool:
     """Return whether the C function ``name`` can be called here."""
     try:

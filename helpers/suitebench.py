@@ -5,6 +5,9 @@ stress, bench or deep model runs) several times and prints the median wall
 time beside the number of checks, and, in the same run, the time of one
 serial run (no xdist) as the baseline that parallelism is measured against.
 The target is a median of at most 15 s with two workers on a two-core machine.
+Beside each wall time it prints the CPU time of the run's whole process tree
+and the load average, since a shared machine stretches the first, not the
+second.
 
 ``--opts DIR`` puts mmapcheck beside its anchor instead: it builds and runs
 the Open POSIX Test Suite's mmap, munmap, shm_open and shm_unlink
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,14 +40,26 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 15.0
 
 
-def _run(workers: int, raw: Path) -> tuple[float, dict[str, int]]:
-    """Return wall seconds of one run and its outcome counts; exit if the run failed."""
+def _cpu_of_children() -> float:
+    """Return the CPU seconds (user and system) of every waited-for descendant so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(workers: int, raw: Path) -> tuple[float, dict[str, int], float]:
+    """Return wall seconds of one run, its outcome counts and its CPU seconds; exit if it failed.
+
+    The CPU seconds are those of the whole process tree (workers, fork
+    servers, probes): on a machine other work keeps busy they move much less
+    than the wall time does.
+    """
     command = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
                f"--mmapcheck-raw={raw}"]
     command += ["-n", str(workers)] if workers else ["-p", "no:xdist"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_of_children()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - start
+    cpu = _cpu_of_children() - cpu
     if done.returncode != 0:
         sys.exit(f"suitebench: the run failed (exit {done.returncode}):\n{done.stdout[-3000:]}")
     counts: dict[str, int] = {}
@@ -51,7 +67,7 @@ def _run(workers: int, raw: Path) -> tuple[float, dict[str, int]]:
         record = json.loads(line)
         if record["type"] == "check":
             counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
-    return wall, counts
+    return wall, counts, cpu
 
 
 DECIDED = ("conforms", "differs", "known-deviation")
@@ -157,19 +173,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.jsonl"
-        walls = []
+        walls, cpus = [], []
         for index in range(args.repeat):
-            wall, counts = _run(2, raw)
+            wall, counts, cpu = _run(2, raw)
             walls.append(wall)
-            print(f"run {index + 1}/{args.repeat}: {wall:6.2f} s with -n 2 "
-                  f"({sum(counts.values())} checks: {counts})", flush=True)
-        serial = None if args.no_baseline else _run(0, raw)[0]
+            cpus.append(cpu)
+            print(f"run {index + 1}/{args.repeat}: {wall:6.2f} s with -n 2, {cpu:6.2f} s CPU "
+                  f"({sum(counts.values())} checks: {counts}; load average "
+                  f"{os.getloadavg()[0]:.2f})", flush=True)
+        serial = None if args.no_baseline else _run(0, raw)
     median = statistics.median(walls)
-    print(f"\n{'configuration':<28} {'wall s':>8}")
-    print(f"{'-n 2 (median of ' + str(args.repeat) + ')':<28} {median:8.2f}")
+    print(f"\n{'configuration':<28} {'wall s':>8} {'CPU s':>8}")
+    print(f"{'-n 2 (median of ' + str(args.repeat) + ')':<28} {median:8.2f} "
+          f"{statistics.median(cpus):8.2f}")
     if serial is not None:
-        print(f"{'serial, no xdist (baseline)':<28} {serial:8.2f}")
-        print(f"speed-up over serial: {serial / median:.2f}x")
+        print(f"{'serial, no xdist (baseline)':<28} {serial[0]:8.2f} {serial[2]:8.2f}")
+        print(f"speed-up over serial: {serial[0] / median:.2f}x")
     met = median <= TARGET_S
     print(f"checks run: {sum(counts.values())}; target median <= {TARGET_S:.0f} s with -n 2: "
           f"{'met' if met else 'NOT met'} (cpus: {os.cpu_count()})")

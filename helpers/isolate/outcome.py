@@ -8,7 +8,7 @@ values: errno, signal and ``si_code`` by name, never by number.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -60,10 +60,19 @@ class Outcome:
         return self.kind is OutcomeKind.RETURNED
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the outcome as JSON-able data, omitting empty fields."""
-        data = asdict(self)
-        data["kind"] = self.kind.value
-        return {k: v for k, v in data.items() if v not in (None, {}) or k == "kind"}
+        """Return the outcome as JSON-able data, omitting empty fields.
+
+        A shallow copy: ``value`` and ``notes`` are the outcome's own JSON
+        values, shared rather than copied (a deep copy of a timing probe's
+        samples cost more than the rest of recording it), so the caller must
+        not change them.
+        """
+        data: dict[str, Any] = {"kind": self.kind.value}
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value is not None and value != {}:
+                data[name] = value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
@@ -97,3 +106,7 @@ class Outcome:
             if value not in (None, {}, "", 0.0) or f.name == "duration_s":
                 parts.append(f"{f.name}={value!r}")
         return f"Outcome({', '.join(parts)})"
+
+
+#: The fields :meth:`Outcome.to_dict` writes after ``kind``, in declaration order.
+_FIELDS = tuple(f.name for f in fields(Outcome) if f.name != "kind")

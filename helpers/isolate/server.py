@@ -92,6 +92,7 @@ class Server:
         from helpers import libc
 
         self._libc = libc
+        libc.bind_all()  # once here, not in every child
         self._ptrace = libc._function("ptrace") if libc.available("ptrace") else None
         if libc.available("prctl"):
             prctl = libc._function("prctl")

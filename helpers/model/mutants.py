@@ -1,9 +1,9 @@
 """Deliberately wrong models: each changes one rule the way a reader might misread it.
 
-The mutation test runs the state machine with each of them in place of the
-model, within the default budget, and requires a disagreement every time,
-and one that the correct model does not share (its sequence replays clean
-against :class:`~helpers.model.space.Model`).  A machine that cannot tell
+The mutation test runs the fixed tour and the state machine (within its own
+budget) with each of them in place of the model, and requires a disagreement
+every time, and one that the correct model does not share (its sequence
+replays clean against :class:`~helpers.model.space.Model`).  A machine that cannot tell
 these from the real rules proves nothing.
 """
 

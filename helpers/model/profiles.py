@@ -1,11 +1,16 @@
 """How hard the state machine searches: the default and the deep profile.
 
 ``MMAPCHECK_MODEL_DEPTH`` chooses: ``default`` (unset) is the budget of an
-ordinary ``tox`` run (about ten seconds on a small machine); ``deep`` is
+ordinary ``tox`` run (a few seconds on a small machine; the fixed tour of
+:mod:`helpers.model.tour` reaches every rule whatever the search draws, so
+the search can stay small); ``deep`` is
 ``tox -e deep``, at least ten thousand sequences, ending on its own well
 within ten minutes, and writing ``reports/out/model.json``; ``matrix`` is a
-sixth of the default, for the platform variants of ``tox -e matrix``, which
+small budget, for the platform variants of ``tox -e matrix``, which
 re-run the model on each filesystem after a full run at the default depth.
+The mutation self-test has a budget of its own (:data:`MUTATION_EXAMPLES`):
+catching every deliberately wrong model needs more sequences than a run
+that the tour already covers.
 All start from the suite-wide hypothesis profile that is loaded (no deadline;
 derandomized under CI) and change only what the model needs.
 """
@@ -20,7 +25,10 @@ DEPTH_ENV = "MMAPCHECK_MODEL_DEPTH"
 DEPTHS = ("default", "matrix", "deep")
 
 #: Sequences and steps per sequence of each depth.
-BUDGETS = {"default": (120, 50), "matrix": (20, 50), "deep": (10_000, 20)}
+BUDGETS = {"default": (72, 50), "matrix": (20, 50), "deep": (10_000, 20)}
+#: Sequences the mutation self-test gives each deliberately wrong model to be caught in: the
+#: slowest mutant to show needs about 120, so there is room above it.
+MUTATION_EXAMPLES = 200
 #: Seconds after which no new sequence starts (None: the sequence count alone decides).
 TIME_BUDGETS: dict[str, float | None] = {"default": None, "matrix": None, "deep": 540.0}
 #: pytest-timeout for the check at each depth: a guard, never the way a run ends.
@@ -85,11 +93,12 @@ def model_deep() -> settings:
     return for_depth("deep")
 
 
-def mutation() -> settings:
-    """Return the default budget without shrinking or the example database.
+def mutation(examples: int = MUTATION_EXAMPLES) -> settings:
+    """Return ``examples`` sequences of the default length, without shrinking or a database.
 
     A mutant only has to be caught; shrinking its counterexample would cost
     more than finding it, and a database would carry one mutant's failure
     over to the next run.
     """
-    return for_depth("default", phases=[Phase.generate], database=None, derandomize=True)
+    return for_depth("default", max_examples=examples, phases=[Phase.generate], database=None,
+                     derandomize=True)

@@ -105,7 +105,8 @@ def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> d
     write.  Every access is one call on either side: ``ctypes.string_at`` or
     ``memmove`` on the mapping's address (libc), a slice of the ``mmap``
     object (pymmap), against ``os.pread``/``os.pwrite``; no wrapper of this
-    suite sits in a timed loop.  ``runs`` gives the runs per pattern.
+    suite sits in a timed loop.  ``runs`` gives the runs per pattern; a
+    pattern it leaves out is not timed.
     Returns, per pattern, the timings.
     """
     fd = os.open(path, os.O_RDWR)
@@ -169,7 +170,7 @@ def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> d
                                            "pread/pwrite": small_rw_syscalls},
     }
     results = {pattern: alternate(contenders, runs[pattern])
-               for pattern, contenders in patterns.items()}
+               for pattern, contenders in patterns.items() if pattern in runs}
     return {"file_size": size, "accesses": accesses, "note": NOTE, "layer": layer,
             "patterns": results}
 
@@ -370,6 +371,7 @@ def segment_versus_file(path: str, key: int, runs: int, cold_runs: int) -> dict[
     device), beside a fresh segment's first pass (zero-filled pages), in
     :func:`own_time`.  Then
     warm: ``runs`` alternating passes over one of each, all pages resident.
+    A phase with no runs is left out (a further round may need only one).
     Returns the durations of both, and whether every drop emptied the cache
     (on a filesystem without a separate page cache it cannot).
     """
@@ -400,9 +402,13 @@ def segment_versus_file(path: str, key: int, runs: int, cold_runs: int) -> dict[
             cold[name].append(round(_timed(lambda a=addr: one_pass(a), own_time), 7))
         libc.shmdt(fresh["System V segment"])
         mapping.close()
-    seg_addr, file_addr = segment(), map_fd(fd, size, "libc").addr
-    warm = alternate({"System V segment": lambda: one_pass(seg_addr),
-                      "file mapping": lambda: one_pass(file_addr)}, runs)
-    return {"size": size, "cache_dropped": all(evicted),
-            "note": "each pass copies the region out (memmove) and fills it (memset)",
-            "cold": {"runs": cold_runs, "seconds": cold}, "warm": warm}
+    found: dict[str, Any] = {
+        "size": size, "cache_dropped": all(evicted),
+        "note": "each pass copies the region out (memmove) and fills it (memset)"}
+    if cold_runs:
+        found["cold"] = {"runs": cold_runs, "seconds": cold}
+    if runs:
+        seg_addr, file_addr = segment(), map_fd(fd, size, "libc").addr
+        found["warm"] = alternate({"System V segment": lambda: one_pass(seg_addr),
+                                   "file mapping": lambda: one_pass(file_addr)}, runs)
+    return found
