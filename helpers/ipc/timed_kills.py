@@ -173,19 +173,26 @@ class _Harness:
         doubt = killed and attempted == done
         outcome.in_doubt += doubt
         got = anywhere.drain(self.channel)  # the receive side first: the send side may be held
-        share = self._copied(producer, done) if doubt else None
+        published = self.side == "send" and (producer, done) in got
+        share = self._copied(producer, done, published) if doubt else None
         self._judge(producer, got, done, share)
         self._check_usable(producer)
         return took
 
-    def _copied(self, producer: int, seq: int) -> float:
-        """Return how much of message ``seq`` the dead victim had copied; count where it died."""
+    def _copied(self, producer: int, seq: int, published: bool) -> float:
+        """Return how much of message ``seq`` the dead victim had copied; count where it died.
+
+        A sender's message that was ``published`` (``HEAD`` moved past it)
+        was whole; one that was not lies at ``HEAD``, as far as it got.
+        """
         expected = workload.make(producer, seq, MESSAGE)
-        if self.side == "send":
-            actual = _ring_at(self.channel, self.channel.statistics().head, MESSAGE)
+        if published:
+            share = 1.0
+        elif self.side == "send":
+            head = self.channel.statistics().head
+            share = written(expected, _ring_at(self.channel, head, MESSAGE))
         else:
-            actual = bytes(self.buffer)
-        share = written(expected, actual)
+            share = written(expected, bytes(self.buffer))
         outcome = self.outcome
         if share == 0:
             outcome.before_copy += 1
