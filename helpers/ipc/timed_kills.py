@@ -30,7 +30,7 @@ import mmap
 import random
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from helpers.ipc import anywhere, codec, procs, roles, workload
 from helpers.ipc.channel import Channel
@@ -52,24 +52,17 @@ FIRST_PRODUCER = 1000
 
 
 @dataclass
-class Outcome:
+class Outcome(anywhere.Damage):
     """What the timed kills of one side did, and where they landed."""
 
     side: str
     rounds: int = 0
-    kills: int = 0
     #: the victim was inside a send or receive call of one message when it died
     in_doubt: int = 0
     before_copy: int = 0
     inside_copy: int = 0
     after_copy: int = 0
     work_us: float = 0.0
-    torn: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    consumed_by_the_dead: int = 0
-    stalls: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
 def written(expected: bytes, actual: bytes) -> float:
