@@ -487,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         document["anywhere"] = {"cases": [], "kills": 0, "complete": False, "skipped": "quick"}
     else:
         document["anywhere"] = run_anywhere(started + args.budget * 0.8, log)
-    document["timed"] = run_timed(timed_rounds, started + args.budget * 0.88, log, seed)
+    timed_end = min(started + args.budget * 0.88, time.monotonic() + args.budget * 0.07)
+    document["timed"] = run_timed(timed_rounds, timed_end, log, seed)  # leaves the fuzz its time
     document["fuzz"] = run_fuzz(fuzz_count, budget_end, log, seed)
     document["leftovers"] = leftovers()
     document["finished"] = provenance.now()
