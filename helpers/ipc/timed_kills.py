@@ -90,8 +90,7 @@ def _victim(peer: roles.Peer, side: str, producer: int, offset: float,
     channel = peer.open()
     channel.statistics()  # the slot is claimed before the timer runs
     sending = side == "send"
-    messages = [workload.make(producer, seq, MESSAGE) for seq in range(PER_ROUND)] \
-        if sending else []
+    messages = [workload.make(producer, seq, MESSAGE) for seq in range(PER_ROUND * sending)]
     _arm(offset)
     started = time.perf_counter()
     for seq in range(PER_ROUND):
@@ -124,12 +123,11 @@ def _ring_at(channel: Channel, position: int, length: int) -> bytes:
 class _Harness:
     """The parent's side of the rounds of one side: the channel, shared records, tallies."""
 
-    def __init__(self, channel: Channel, side: str, rng: random.Random) -> None:
+    def __init__(self, channel: Channel, side: str) -> None:
         self.channel = channel
         self.side = side
-        self.rng = rng
         self.outcome = Outcome(side)
-        self.area = mmap.mmap(-1, 16 + MESSAGE)
+        self.area = mmap.mmap(-1, 16)
         self.progress = memoryview(self.area)[:16].cast("Q")
         self.buffer = mmap.mmap(-1, MESSAGE)
 
@@ -253,7 +251,7 @@ def run(side: str, rounds: int, seed: int, *, inside_wanted: int = 0,
         raise ValueError(f"side must be one of {SIDES}, got {side!r}")
     rng = random.Random(seed)
     with Channel.create(fresh_name("shm", "timed"), CAPACITY) as channel:
-        harness = _Harness(channel, side, rng)
+        harness = _Harness(channel, side)
         try:
             work = harness.play(0.0)
             outcome = harness.outcome
