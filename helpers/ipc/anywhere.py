@@ -147,13 +147,10 @@ def _victim(peer: roles.Peer, operation: str, path: str, kill_at: int) -> int:
     return counter.count
 
 
-@dataclass
-class Sweep:
-    """What the kills of one case did to the ring."""
+@dataclass(kw_only=True)
+class Damage:
+    """What a series of kills did to the ring: the counts the guarantees are judged on."""
 
-    operation: str
-    path: str
-    bytecodes: int = 0
     kills: int = 0
     torn: int = 0
     lost: int = 0
@@ -161,6 +158,15 @@ class Sweep:
     consumed_by_the_dead: int = 0
     stalls: int = 0
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sweep(Damage):
+    """What the kills of one case did to the ring."""
+
+    operation: str
+    path: str
+    bytecodes: int = 0
 
 
 def drain(channel: Channel) -> list[tuple[int, int] | None]:

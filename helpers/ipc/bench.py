@@ -25,6 +25,7 @@ import argparse
 import ctypes
 import json
 import os
+import resource
 import select
 import statistics
 import struct
@@ -73,10 +74,35 @@ def tune_allocator() -> dict[str, Any]:
 
 @dataclass
 class Run:
-    """One timed run: messages moved and seconds from first send to last receive."""
+    """One timed run: messages moved, seconds from first send to last receive, CPU per side.
+
+    The CPU seconds (user and system, summed over the processes of a side)
+    say what a message costs apart from waiting: on a busy machine the wall
+    time measures the scheduler too, the CPU time much less so.
+    """
 
     messages: int
     seconds: float
+    send_cpu: float = 0.0
+    recv_cpu: float = 0.0
+
+
+def _cpu() -> float:
+    """Return this process's user plus system CPU seconds so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def why(exc: BaseException) -> str:
+    """Return one line saying why a case failed: a child's own exception, or what ended it."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and lines[0].endswith("raised:"):
+        return f"{lines[0].removesuffix(' raised:')} raised {lines[-1].strip()}"
+    if "timeout" in lines[0]:
+        return f"{lines[0]} (each child has {CASE_LIMIT:.0f} s)"
+    return lines[0]
 
 
 def _gate() -> tuple[int, int]:
@@ -99,24 +125,27 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
     total = count * producers
     share = [total // consumers + (1 if c < total % consumers else 0) for c in range(consumers)]
 
-    def consume(mine: int) -> float:
+    def consume(mine: int) -> tuple[float, float]:
         if batch > 1 and transport.batch_receiver is not None:
             recv_many = transport.batch_receiver()
             os.write(ready_write, b"r")
+            cpu = _cpu()
             got = 0
             while got < mine:
                 got += len(recv_many(min(batch, mine - got)))
         else:
             recv = transport.receiver()
             os.write(ready_write, b"r")
+            cpu = _cpu()
             for _ in range(mine):
                 recv()
-        return time.perf_counter()
+        return time.perf_counter(), _cpu() - cpu
 
-    def produce() -> float:
+    def produce() -> tuple[float, float]:
         send_many = transport.batch_sender() if batch > 1 and transport.batch_sender else None
         send = transport.sender()
         _wait_gate(go_read)
+        cpu = _cpu()
         started = time.perf_counter()
         if send_many is not None:
             group = [payload] * batch
@@ -128,7 +157,7 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
             for _ in range(count):
                 send(payload)
         transport.finish()
-        return started
+        return started, _cpu() - cpu
 
     takers = [procs.spawn(consume, mine) for mine in share]
     makers: list[procs.Child] = []
@@ -144,7 +173,8 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
             child.close()
         for fd in (go_read, go_write, ready_read, ready_write):
             os.close(fd)
-    return Run(total, max(ends) - min(starts))
+    return Run(total, max(end for end, _ in ends) - min(start for start, _ in starts),
+               send_cpu=sum(cpu for _, cpu in starts), recv_cpu=sum(cpu for _, cpu in ends))
 
 
 def ping_pong(forward: Transport, back: Transport, rounds: int) -> list[float]:
@@ -266,13 +296,17 @@ def measure(args: argparse.Namespace, budget: Budget, log: Callable[[str], None]
     def record(name: str, case: str, size: int, count: int, runs: list[Run]) -> None:
         rates = [run.messages / run.seconds for run in runs]
         median = statistics.median(rates)
+        send_ns = statistics.median(run.send_cpu / run.messages * 1e9 for run in runs)
+        recv_ns = statistics.median(run.recv_cpu / run.messages * 1e9 for run in runs)
         results.append({
             "transport": name, "case": case, "size": size, "messages": runs[0].messages,
             "runs_msgs_per_s": [round(r) for r in rates], "median_msgs_per_s": round(median),
             "median_mb_per_s": round(median * size / 1e6, 1),
+            "cpu_ns_per_msg": {"send": round(send_ns), "recv": round(recv_ns)},
         })
         log(f"  {name:24} {case:8} {size:>8} B  {median:>12,.0f} msgs/s "
-            f"{median * size / 1e6:>9,.1f} MB/s")
+            f"{median * size / 1e6:>9,.1f} MB/s  CPU per message: send {send_ns:,.0f} ns, "
+            f"recv {recv_ns:,.0f} ns")
 
     def timed(name: str, case: str, size: int, count: int, factory: Callable, **kw: Any) -> None:
         name = name or factory.__name__
@@ -285,7 +319,7 @@ def measure(args: argparse.Namespace, budget: Budget, log: Callable[[str], None]
         try:
             runs = [throughput(transport, size, count, **kw) for _ in range(repeats)]
         except (procs.ChildFailed, TimeoutError) as exc:
-            skipped.append(f"{name} {case} {size} B: {str(exc).splitlines()[0]}")
+            skipped.append(f"{name} {case} {size} B: {why(exc)}")
             return
         finally:
             transport.close()
@@ -319,7 +353,7 @@ def measure(args: argparse.Namespace, budget: Budget, log: Callable[[str], None]
             trips = ping_pong(forward, back, rounds)
             delays = streaming(forward, rounds)
         except (procs.ChildFailed, TimeoutError) as exc:
-            skipped.append(f"latency of {forward.name}: {str(exc).splitlines()[0]}")
+            skipped.append(f"latency of {forward.name}: {why(exc)}")
             continue
         finally:
             forward.close()

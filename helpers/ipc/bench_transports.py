@@ -180,6 +180,13 @@ def iceoryx2_pubsub(capacity: int) -> Transport | None:
     The subscriber polls ``receive`` and copies the payload out into bytes,
     as the other transports hand out bytes.  A sender waits until the
     subscriber exists (publish-subscribe keeps nothing for late joiners).
+
+    A sending child never drops its publisher: dropping it takes back every
+    sample the subscriber has not received yet (all of them, in a probe of
+    a hundred), so a sender that runs ahead, as it does at 64 B, would leave
+    its receiver waiting for messages that no longer exist until the case's
+    time limit.  The child ends with ``os._exit``, the subscriber keeps its
+    own mapping of the samples, and ``close`` removes the files.
     """
     try:
         import ctypes
@@ -208,8 +215,10 @@ def iceoryx2_pubsub(capacity: int) -> Transport | None:
                      .create())
         keep.append(publisher)
         deadline = time.monotonic() + 10
-        while made.dynamic_config.number_of_subscribers < 1 and time.monotonic() < deadline:
-            time.sleep(0.001)
+        while made.dynamic_config.number_of_subscribers < 1:
+            if time.monotonic() >= deadline:
+                raise TimeoutError("no iceoryx2 subscriber appeared within 10 s")
+            time.sleep(0.001)  # bounded: the subscriber is made before the sender starts
         loan, memmove = publisher.loan_slice_uninit, ctypes.memmove
 
         def send(data: bytes) -> None:
@@ -234,8 +243,6 @@ def iceoryx2_pubsub(capacity: int) -> Transport | None:
 
     def close() -> None:
         keep.clear()
-        with contextlib.suppress(Exception):
-            iox.Node.try_cleanup_dead_nodes(iox.ServiceType.Ipc)
         for path in _iceoryx2_leftovers() - before:
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
@@ -243,7 +250,7 @@ def iceoryx2_pubsub(capacity: int) -> Transport | None:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
 
-    return Transport("iceoryx2 publish-subscribe", sender, receiver, close, finish=keep.clear)
+    return Transport("iceoryx2 publish-subscribe", sender, receiver, close)
 
 
 BASELINES = (mp_queue, mp_pipe, os_pipe, unix_socketpair, faster_fifo_queue, iceoryx2_pubsub)

@@ -35,48 +35,22 @@ use); the parent's handle is untouched.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import mmap
 import os
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from helpers.ipc import (
-    arguments,
-    atomic,
-    codec,
-    faults,
-    layout,
-    liveness,
-    opening,
-    segment,
-    waiting,
-)
+from helpers.ipc import arguments, atomic, codec, faults, layout, liveness, opening, peers, waiting
 from helpers.ipc.backends import memfd
-from helpers.ipc.errors import (
-    ChannelClosed,
-    ChannelError,
-    ChannelTypeError,
-)
+from helpers.ipc.errors import ChannelClosed, ChannelError, ChannelTypeError
 from helpers.ipc.locks import SideLock
-from helpers.ipc.peers import PeerTable
 from helpers.ipc.sleeping import FutexSleeper, PollSleeper
 
-_SEND = layout.SEND
-_RECV = layout.RECV
-_SC = atomic.SEQ_CST
-_ACQ = atomic.ACQUIRE
-_RLX = atomic.RELAXED
-_LIMIT = layout.POSITION_LIMIT
-_HDR = codec.HDR
-_TAG = codec.TAG
-_MASK = codec.MASK
-_PAD = codec.PAD
-_put = codec.put
-_unpack_from = codec.unpack_from
-
+_SEND, _RECV, _LIMIT = layout.SEND, layout.RECV, layout.POSITION_LIMIT
+_SC, _ACQ, _RLX = atomic.SEQ_CST, atomic.ACQUIRE, atomic.RELAXED
+_HDR, _TAG, _MASK, _PAD = codec.HDR, codec.TAG, codec.MASK, codec.PAD
+_put, _unpack_from = codec.put, codec.unpack_from
 
 
 @dataclass(frozen=True)
@@ -122,8 +96,7 @@ class Channel:
         "__weakref__", "_backend", "_cap", "_checksum", "_closed", "_control", "_created",
         "_d", "_doff", "_fast", "_fd", "_geometry", "_head", "_lock_fd", "_locks", "_mm",
         "_mv", "_name", "_pending", "_pid", "_rattn", "_rcas", "_recoveries", "_rhead",
-        "_sattn", "_scas", "_sleeper", "_slot", "_stail", "_table", "_tail",
-        "_token",
+        "_sattn", "_scas", "_sleeper", "_slot", "_stail", "_table", "_tail", "_token",
         "_unlink_identity", "_waketail",
     )
 
@@ -263,25 +236,12 @@ class Channel:
             self._claim(deadline, fresh=fresh)
 
     def _claim(self, deadline: float | None, *, fresh: bool) -> None:
-        """Take the setup lock, write or check the segment, claim a slot (signals held)."""
+        """Write or check the segment and claim a slot (``peers.join``; signals held)."""
         self._forget_peer_state()
         use_futex = isinstance(self._sleeper, FutexSleeper)
-        lock_fd = liveness.open_private(self._fd)
-        try:
-            segment.lock_setup(lock_fd, deadline or opening.setup_deadline(None),
-                               repr(self._name))
-            if fresh:
-                segment.initialise(self._mv, self._geometry)
-            else:
-                segment.validate(self._control, self._geometry, lock_fd)
-            table = PeerTable(self._control, lock_fd, self._geometry.max_peers)
-            self._slot, self._token = table.claim()
-        except BaseException:
-            os.close(lock_fd)
-            raise
-        with contextlib.suppress(OSError):
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
-        self._lock_fd = lock_fd
+        self._lock_fd, table, self._slot, self._token = peers.join(
+            self._fd, self._mv, self._control, self._geometry, repr(self._name),
+            deadline or opening.setup_deadline(None), fresh=fresh)
         self._table = table
         self._locks = tuple(SideLock(self._control, side, table, use_futex)
                             for side in (_SEND, _RECV))

@@ -11,9 +11,12 @@ holds that token and the slot's liveness lock is held by someone else.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import secrets
 
-from helpers.ipc import atomic, layout, liveness
+from helpers.ipc import atomic, layout, liveness, segment
 from helpers.ipc.errors import ChannelError
 
 
@@ -64,3 +67,29 @@ class PeerTable:
     def live_peers(self) -> int:
         """Return how many slots other handles hold now."""
         return liveness.live_slots(self._fd, self._max_peers)
+
+
+def join(fd: int, view: memoryview, control: atomic.Control, geometry: layout.Geometry,
+         label: str, deadline: float, *, fresh: bool) -> tuple[int, PeerTable, int, int]:
+    """Enter the segment behind ``fd``; return (lock descriptor, table, slot, token).
+
+    Under the setup lock, a ``fresh`` segment is written and any other is
+    validated, then a slot is claimed.  The setup lock is let go before
+    returning; the returned descriptor stays open, as it holds the slot's
+    liveness lock.  The caller holds signals back for the whole call.
+    """
+    lock_fd = liveness.open_private(fd)
+    try:
+        segment.lock_setup(lock_fd, deadline, label)
+        if fresh:
+            segment.initialise(view, geometry)
+        else:
+            segment.validate(control, geometry, lock_fd)
+        table = PeerTable(control, lock_fd, geometry.max_peers)
+        slot, token = table.claim()
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    with contextlib.suppress(OSError):
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+    return lock_fd, table, slot, token

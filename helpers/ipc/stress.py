@@ -1,6 +1,6 @@
 """``python -m helpers.ipc.stress``: the channel under load, under kills, and under hostile headers.
 
-Four phases, each bounded in time, printing figures as they go:
+Five phases, each bounded in time, printing figures as they go:
 
 1. load: 1x1, 4x1, 1x4 and 4x4 producers x consumers with random message
    sizes, ten million messages in all, checked for exactly-once delivery
@@ -13,7 +13,10 @@ Four phases, each bounded in time, printing figures as they go:
 3. kill anywhere: a victim killed at every bytecode of send, recv,
    send_many, recv_many and recv_into, on the fast and the slow path
    (``helpers.ipc.anywhere``; skipped by ``--quick``);
-4. fuzz: at least 10,000 corrupt or hostile images, one to four fields
+4. timed kills: victims sending or receiving 1 MiB messages die by a
+   timer's ``SIGALRM`` at random microsecond offsets, many inside the copy
+   of a payload (``helpers.ipc.timed_kills``);
+5. fuzz: at least 10,000 corrupt or hostile images, one to four fields
    changed at once, each attached to in its own child with a deadline: only
    ``CorruptChannel`` (or a working channel) is right; hangs are counted.
 
@@ -38,7 +41,17 @@ from dataclasses import asdict
 from typing import Any
 
 from helpers import names
-from helpers.ipc import anywhere, chaos, faults, hostile, procs, provenance, roles, workload
+from helpers.ipc import (
+    anywhere,
+    chaos,
+    faults,
+    hostile,
+    procs,
+    provenance,
+    roles,
+    timed_kills,
+    workload,
+)
 from helpers.ipc.channel import Channel
 from helpers.ipc.errors import ChannelError
 from helpers.ipc.naming import fresh_name
@@ -391,6 +404,24 @@ def run_anywhere(deadline: float, log: Log) -> dict[str, Any]:
             and all(c["kills"] == c["bytecodes"] for c in cases)}
 
 
+# ---------------------------------------------------------------------- timed kills
+
+
+def run_timed(rounds: int, deadline: float, log: Log, seed: int) -> dict[str, Any]:
+    """Kill senders and receivers of 1 MiB messages by a timer; return each side's damage."""
+    sides = []
+    for index, side in enumerate(timed_kills.SIDES):
+        share = deadline if index else time.monotonic() + (deadline - time.monotonic()) / 2
+        outcome = timed_kills.run(side, rounds, seed + index, deadline=share)
+        sides.append(asdict(outcome))
+        log(f"timed kills: {side}: {outcome.kills} kills in {outcome.rounds} rounds, "
+            f"{outcome.inside_copy} inside a copy ({outcome.before_copy} before, "
+            f"{outcome.after_copy} after); torn {outcome.torn}, lost {outcome.lost}, "
+            f"duplicated {outcome.duplicated}, stalls {outcome.stalls}")
+    return {"sides": sides, "kills": sum(s["kills"] for s in sides),
+            "inside_copy": sum(s["inside_copy"] for s in sides)}
+
+
 # ---------------------------------------------------------------------- leftovers
 
 
@@ -415,7 +446,7 @@ def leftovers() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the three phases, print figures, write the JSON; return 1 if an invariant failed."""
+    """Run the phases, print figures, write the JSON; return 1 if an invariant failed."""
     parser = argparse.ArgumentParser(prog="python -m helpers.ipc.stress",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds of each phase")
@@ -425,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="length of the chaos phase (default 90; quick 3)")
     parser.add_argument("--fuzz", type=int, default=None,
                         help="hostile images to try (default 10,000; quick 200)")
+    parser.add_argument("--timed-rounds", type=int, default=None,
+                        help="timer-killed victims per side (default 400; quick 20)")
     parser.add_argument("--budget", type=float, default=540.0,
                         help="seconds after which no phase step starts (default 540)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
@@ -433,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     messages = args.messages or (40_000 if args.quick else 10_000_000)
     chaos_seconds = args.chaos_seconds or (3.0 if args.quick else 90.0)
     fuzz_count = args.fuzz or (200 if args.quick else 10_000)
+    timed_rounds = args.timed_rounds or (20 if args.quick else 400)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     started = time.monotonic()
     budget_end = started + args.budget
@@ -453,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         document["anywhere"] = {"cases": [], "kills": 0, "complete": False, "skipped": "quick"}
     else:
         document["anywhere"] = run_anywhere(started + args.budget * 0.8, log)
+    timed_end = min(started + args.budget * 0.88, time.monotonic() + args.budget * 0.07)
+    document["timed"] = run_timed(timed_rounds, timed_end, log, seed)  # leaves the fuzz its time
     document["fuzz"] = run_fuzz(fuzz_count, budget_end, log, seed)
     document["leftovers"] = leftovers()
     document["finished"] = provenance.now()
@@ -473,6 +509,7 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
     shapes = [s for s in document["load"]["shapes"] if "messages" in s]
     chaos_part = document["chaos"]
     fuzz_part = document["fuzz"]
+    timed_part = document["timed"]
     moved = sum(s["messages"] for s in shapes)
     failures = {
         "load lost": sum(s["lost"] for s in shapes),
@@ -487,6 +524,11 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         **{f"anywhere {name}": sum(c[name] for c in document["anywhere"]["cases"])
            for name in ("torn", "lost", "stalls")},
         "anywhere problems": sum(len(c["problems"]) for c in document["anywhere"]["cases"]),
+        **{f"timed {name}": sum(s[name] for s in timed_part["sides"])
+           for name in ("torn", "lost", "stalls")},
+        "timed problems": sum(len(s["problems"]) for s in timed_part["sides"]),
+        "timed duplicates beyond kills": max(
+            sum(s["duplicated"] for s in timed_part["sides"]) - timed_part["kills"], 0),
         "fuzz crashes or foreign exceptions": fuzz_part["crashes"] - fuzz_part["hangs"],
         "fuzz refused without CorruptChannel": fuzz_part["outcomes"].get("refused", 0),
         "leftovers": len(document["leftovers"]),
@@ -498,20 +540,23 @@ def summarise(document: dict[str, Any], messages: int, fuzz_count: int) -> dict[
         "every bytecode of every operation killed": document["anywhere"]["complete"]
         or document["quick"],
         "recovery max <= 100 ms": (chaos_part["recovery_max_ms"] or 0) <= 100,
+        "a timed kill landed inside a copy": timed_part["inside_copy"] > 0,
     }
     return {
         "messages": moved + chaos_part["received"],
         "bytes": sum(s["bytes"] for s in shapes),
         "load_msgs_per_s": {s["shape"]: s["msgs_per_s"] for s in shapes},
         "kills": chaos_part["kills"],
-        "torn": failures["load torn"] + chaos_part["torn"],
-        "lost": failures["load lost"] + chaos_part["lost"],
+        "torn": failures["load torn"] + chaos_part["torn"] + failures["timed torn"],
+        "lost": failures["load lost"] + chaos_part["lost"] + failures["timed lost"],
         "duplicated": failures["load duplicated"] + chaos_part["duplicated"],
         "redelivered_after_consumer_kill": chaos_part["redelivered"],
         "recovery_p50_ms": chaos_part["recovery_p50_ms"],
         "recovery_max_ms": chaos_part["recovery_max_ms"],
         "hostile_headers": fuzz_part["tried"],
         "kill_anywhere_kills": document["anywhere"]["kills"],
+        "timed_kills": timed_part["kills"],
+        "timed_kills_inside_a_copy": timed_part["inside_copy"],
         "hostile_hangs": fuzz_part["hangs"],
         "leftovers": document["leftovers"],
         "failures": {k: v for k, v in failures.items() if v},

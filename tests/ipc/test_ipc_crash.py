@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.ipc import Channel, Empty, anywhere, faults, procs, roles, workload
+from helpers.ipc import Channel, Empty, anywhere, faults, procs, roles, timed_kills, workload
 from helpers.ipc.naming import fresh_name
 
 SEND_POINTS = ["send.entered", "send.payload", "send.written", "send.committed"]
@@ -125,6 +125,19 @@ def test_sleeping_producer_killed_leaves_consumers_free(channel: Channel,
     assert [seq for _, seq in got] == list(range(committed))
     channel.send(b"after", timeout=NO_HANG)
     assert channel.recv(timeout=NO_HANG) == b"after"
+
+
+@pytest.mark.parametrize("side", timed_kills.SIDES)
+def test_timer_kills_inside_the_copies_lose_and_tear_nothing(side: str) -> None:
+    # Up to 120 victims die by SIGALRM at random microseconds into their work;
+    # the run ends early once five of them died inside the copy of a payload.
+    outcome = timed_kills.run(side, rounds=120, seed=20261204, inside_wanted=5)
+    assert not outcome.problems, outcome.problems
+    assert outcome.torn == 0, "a torn message was delivered"
+    assert outcome.lost == 0, "a committed message was lost"
+    assert outcome.stalls == 0, "a side stayed held after a kill"
+    assert outcome.duplicated <= outcome.kills, "more deliveries again than kills"
+    assert outcome.inside_copy >= 1, f"no kill landed inside a copy: {outcome}"
 
 
 def test_unknown_fault_point_is_refused() -> None:
