@@ -211,10 +211,14 @@ def test_each_protection_bit_allows_what_it_names(probe, prediction, sized_file)
 
 
 @pytest.mark.claim("unp-shm.munmap-removes-mapping")
-def test_munmap_with_mmaps_address_and_length_removes_every_page(probe, prediction):
-    outcome = probe(munmap_returns, "whole")
+@pytest.mark.parametrize("backing", ["anonymous", "file"])
+def test_munmap_with_mmaps_address_and_length_removes_every_page(probe, prediction, sized_file,
+                                                                 backing):
+    # The document speaks of any mapping: one of anonymous memory and one of a file.
+    path = sized_file(4 * PAGE_SIZE) if backing == "file" else None
+    outcome = probe(munmap_returns, "whole", path)
     for page in range(4):
         prediction.observe("pages-mapped-after-munmap", observe.field(outcome, "mapped", page),
-                           instance=f"page {page}")
+                           instance=f"{backing} page {page}")
     assert outcome.ok, outcome
     assert outcome.value == {"returned": 0, "errno": None, "mapped": [False] * 4}, outcome

@@ -19,7 +19,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
-from helpers.probes.mapping import bits, open_mode
+from helpers.probes.mapping import backing, bits, open_mode
 
 #: Owner of what an unprivileged probe child runs as (``nobody`` on Linux).
 NOBODY = 65534
@@ -97,16 +97,18 @@ def map_failed_expansion() -> dict[str, Any]:
             "spelled": "(void *) -1" if compact == "((void*)-1)" else expansion}
 
 
-def munmap_returns(case: str) -> dict[str, Any]:
+def munmap_returns(case: str, path: str | None = None) -> dict[str, Any]:
     """Map 4 anonymous pages, call ``munmap`` as ``case`` says; return its raw result.
 
     Cases: ``whole``, ``sub-range`` (page 1 only), ``no mapping`` (the whole
     range again after it was released), ``unaligned`` (base + 1), ``length 0``
     and ``kernel half`` (an address in the upper half, outside user space).
     ``mapped`` tells which of the 4 pages are still mapped afterwards.
+    ``path``: map 4 pages of that file instead.
     """
     page = libc.PAGE_SIZE
-    base = libc.mmap(0, 4 * page, libc.PROT_READ, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    with backing(path) as (flags, fd):
+        base = libc.mmap(0, 4 * page, libc.PROT_READ, flags, fd)
     addr, length = {
         "whole": (base, 4 * page), "sub-range": (base + page, page),
         "no mapping": (base, 4 * page), "unaligned": (base + 1, page),
