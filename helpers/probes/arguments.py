@@ -208,7 +208,9 @@ def map_at_offset(path: str, offset: int, *, layer: str = "libc") -> dict[str, A
 
     First maps offset 0 and releases it, so the result can tell whether the
     offset moved the mapping away from where the kernel put offset 0.
-    Returns both addresses and the first bytes read at the offset's mapping.
+    Returns both addresses, the first bytes read at the offset's mapping and
+    whether the first mapping was really released (``released``): one that
+    stayed would push the second elsewhere whatever the offset.
     """
     page = libc.PAGE_SIZE
     fd = os.open(path, os.O_RDWR)
@@ -217,21 +219,25 @@ def map_at_offset(path: str, offset: int, *, layer: str = "libc") -> dict[str, A
             return _pymmap_at_offset(fd, offset)
         first = libc.mmap(0, page, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
         libc.munmap(first, page)
+        released = not mapped_pages(first, 1)[0]
         addr = libc.mmap(0, page, libc.PROT_READ, libc.MAP_SHARED, fd, offset)
     finally:
         os.close(fd)
     note(base=addr)
-    return {"address": addr, "offset_0_address": first,
+    return {"address": addr, "offset_0_address": first, "released": released,
             "head": libc.read_bytes(addr, 8).hex()}
 
 
 def _pymmap_at_offset(fd: int, offset: int) -> dict[str, Any]:
     page = libc.PAGE_SIZE
-    addresses, head = [], b""
+    addresses, head, released = [], b"", True
     for at in (0, offset):
         with pymmap.mmap(fd, page, offset=at) as mapped:
             view = ctypes.c_char.from_buffer(mapped)
             addresses.append(ctypes.addressof(view))
             del view  # an exported buffer would keep the mapping from closing
             head = mapped[:8]
-    return {"address": addresses[1], "offset_0_address": addresses[0], "head": head.hex()}
+        if at == 0:
+            released = not mapped_pages(addresses[0], 1)[0]
+    return {"address": addresses[1], "offset_0_address": addresses[0], "released": released,
+            "head": head.hex()}
