@@ -25,6 +25,14 @@ NULL_CLAIMS = ("memmap-ipc.addr-null-kernel-chooses", "unp-shm.addr-null-page-al
 FIXED_CLAIMS = ("unp-shm.map-fixed-exact-address", "unp-shm.map-fixed-unaligned-fails",
                 "mmap-notes.map-fixed-page-multiple")
 ODD_LENGTHS = [1, PAGE_SIZE + 1, 12345, 3 * PAGE_SIZE]
+#: What the probes map: the documents speak of ``addr`` whatever is mapped, so each
+#: prediction is observed on anonymous memory and on a private mapping of a file.
+BACKINGS = pytest.mark.parametrize("backing", ["anonymous", "file"])
+
+
+def backed_by(backing: str, sized_file) -> str | None:
+    """Return the scratch file a probe maps for ``backing`` (None: anonymous memory)."""
+    return sized_file(4 * PAGE_SIZE, fill=b"F") if backing == "file" else None
 
 
 @pytest.mark.claim(*NULL_CLAIMS)
@@ -48,11 +56,12 @@ def test_null_addr_gives_kernel_chosen_page_aligned_addresses(probe, prediction,
 
 
 @pytest.mark.claim("unp-shm.addr-hint-nearby-page")
+@BACKINGS
 @pytest.mark.parametrize(("where", "case"), [("free", "free-range"), ("page 1", "page-one")],
                          ids=["free-range", "page-1"])
-def test_hint_gives_nearby_page_boundary(probe, prediction, where, case):
-    outcome = probe(addresses.map_with_hint, where)
-    prediction.observe(case, observe.field(outcome, "at_nearby_boundary"))
+def test_hint_gives_nearby_page_boundary(probe, prediction, sized_file, where, case, backing):
+    outcome = probe(addresses.map_with_hint, where, backed_by(backing, sized_file))
+    prediction.observe(case, observe.field(outcome, "at_nearby_boundary"), instance=backing)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["address"] % PAGE_SIZE == 0 and seen["address"] >= seen["mmap_min_addr"], seen
@@ -62,19 +71,22 @@ def test_hint_gives_nearby_page_boundary(probe, prediction, where, case):
 
 
 @pytest.mark.claim("unp-shm.addr-hint-occupied-relocates")
-def test_occupied_hint_places_mapping_elsewhere(probe, prediction):
-    outcome = probe(addresses.map_over_occupied, b"occupied")
-    prediction.observe("hint-at-an-existing-page", observe.field(outcome, "elsewhere_and_intact"))
+@BACKINGS
+def test_occupied_hint_places_mapping_elsewhere(probe, prediction, sized_file, backing):
+    outcome = probe(addresses.map_over_occupied, b"occupied", backed_by(backing, sized_file))
+    prediction.observe("hint-at-an-existing-page", observe.field(outcome, "elsewhere_and_intact"),
+                       instance=backing)
     assert outcome.ok, outcome
     seen = outcome.value
     assert seen["second"] != seen["first"] and seen["pattern_intact"], seen
 
 
 @pytest.mark.claim(*FIXED_CLAIMS)
+@BACKINGS
 @pytest.mark.parametrize("shift", [0, PAGE_SIZE, 1, PAGE_SIZE // 2, PAGE_SIZE + 1])
-def test_map_fixed_lands_exactly_or_fails_einval(probe, prediction, shift):
-    outcome = probe(addresses.map_fixed_in_free_range, shift)
-    instance = f"free range + {shift:#x}"
+def test_map_fixed_lands_exactly_or_fails_einval(probe, prediction, sized_file, shift, backing):
+    outcome = probe(addresses.map_fixed_in_free_range, shift, backed_by(backing, sized_file))
+    instance = f"{backing} at free range + {shift:#x}"
     exact, succeeded = observe.field(outcome, "exactly_at_addr"), observe.succeeded(outcome)
     if shift % PAGE_SIZE == 0:
         prediction.observe("aligned-addr", exact, claim=FIXED_CLAIMS[0], instance=instance)
@@ -93,17 +105,20 @@ def test_map_fixed_lands_exactly_or_fails_einval(probe, prediction, shift):
 
 
 @pytest.mark.claim(FIXED_CLAIMS[0])
+@BACKINGS
 @pytest.mark.parametrize(("addr", "unprivileged", "errnos"), [
     (0, True, ("EPERM", "EACCES")),
     (0xFFFF_8000_0000_0000, False, ("ENOMEM",)),
     (2**64 - PAGE_SIZE, False, ("ENOMEM", "EINVAL")),
 ], ids=["page-0-as-nobody", "kernel-half", "last-page"])
-def test_map_fixed_at_unusable_address_fails(probe, prediction, addr, unprivileged, errnos):
+def test_map_fixed_at_unusable_address_fails(probe, prediction, sized_file, addr, unprivileged,
+                                             errnos, backing):
     if addr < PAGE_SIZE and mmap_min_addr() == 0:
         pytest.skip("vm.mmap_min_addr is 0: page 0 is usable by anyone here")
-    outcome = probe(addresses.map_fixed_at, addr, unprivileged=unprivileged)
+    outcome = probe(addresses.map_fixed_at, addr, unprivileged=unprivileged,
+                    path=backed_by(backing, sized_file))
     prediction.observe("unusable-addr", observe.field(outcome, "failed"),
-                       instance=f"{addr:#x}" + (" as nobody" if unprivileged else ""))
+                       instance=f"{backing} at {addr:#x}" + (" as nobody" if unprivileged else ""))
     assert outcome.ok and outcome.value["errno"] in errnos, outcome
 
 
@@ -120,14 +135,17 @@ def test_map_fixed_maps_iff_page_multiple(probe, shift):
 
 
 @pytest.mark.claim("unp-shm.map-fixed-replaces-overlap")
-def test_map_fixed_replaces_only_the_overlapped_pages(probe, prediction, sized_file):
-    outcome = probe(addresses.fixed_over_mapping, sized_file(4 * PAGE_SIZE, fill=b"P"))
+@BACKINGS
+def test_map_fixed_replaces_only_the_overlapped_pages(probe, prediction, sized_file, backing):
+    over = backed_by(backing, sized_file)
+    outcome = probe(addresses.fixed_over_mapping, sized_file(4 * PAGE_SIZE, fill=b"P"),
+                    over=over)
     prediction.observe("fixed-over-pages-1-2",
-                       observe.field(outcome, "overlap_replaced_rest_intact"))
+                       observe.field(outcome, "overlap_replaced_rest_intact"), instance=backing)
     assert outcome.ok, outcome
-    seen = outcome.value
+    seen, new = outcome.value, ord("F") if over else 0
     assert seen["errno"] is None and seen["landed_offset"] == PAGE_SIZE, seen
-    assert seen["first_bytes"] == [ord("P"), 0, 0, ord("P")], seen
+    assert seen["first_bytes"] == [ord("P"), new, new, ord("P")], seen
     assert seen["file_backed"] == [True, False, False, True] and all(seen["mapped"]), seen
 
 

@@ -98,11 +98,22 @@ MIB = 1 << 20
 CAP_IPC_LOCK = 14  # capability bit number (linux/capability.h)
 
 
+def locked_backing(backing: str, sized_file) -> str | None:
+    """Return the scratch file to lock for ``backing`` (None: anonymous memory).
+
+    The document likens MAP_LOCKED to mlock whatever is mapped, so both
+    backings are observed.
+    """
+    return sized_file(MIB, fill=b"L") if backing == "file" else None
+
+
 @pytest.mark.claim(LOCKED)
-def test_map_locked_is_resident_and_locked_like_mlock(probe, prediction):
-    outcome = probe(probes.lock_both_ways, MIB)
+@pytest.mark.parametrize("backing", ["anonymous", "file"])
+def test_map_locked_is_resident_and_locked_like_mlock(probe, prediction, sized_file, backing):
+    outcome = probe(probes.lock_both_ways, MIB, locked_backing(backing, sized_file))
     prediction.observe("map-locked-resident-and-locked",
-                       observe.field(outcome, "MAP_LOCKED", "resident_and_locked"))
+                       observe.field(outcome, "MAP_LOCKED", "resident_and_locked"),
+                       instance=backing)
     assert outcome.ok, outcome
     for way, seen in outcome.value.items():  # both lock the whole range at once
         assert seen["vmlck_kb"] == seen["locked_kb"] == MIB // 1024, (way, outcome)
@@ -110,14 +121,16 @@ def test_map_locked_is_resident_and_locked_like_mlock(probe, prediction):
 
 
 @pytest.mark.claim(LOCKED)
-def test_map_locked_past_memlock_limit_fails_eagain(probe, prediction):
+@pytest.mark.parametrize("backing", ["anonymous", "file"])
+def test_map_locked_past_memlock_limit_fails_eagain(probe, prediction, sized_file, backing):
     limit = 64 * 1024
-    outcome = probe(probes.lock_over_limit, MIB, rlimits={"RLIMIT_MEMLOCK": (limit, limit)})
+    outcome = probe(probes.lock_over_limit, MIB, locked_backing(backing, sized_file),
+                    rlimits={"RLIMIT_MEMLOCK": (limit, limit)})
     assert outcome.ok, outcome
     if outcome.value["capabilities"] >> CAP_IPC_LOCK & 1:  # it lifts the limit
         pytest.skip("the probe could not drop CAP_IPC_LOCK")
     prediction.observe("over-memlock-limit-refused-like-mlock",
-                       observe.field(outcome, "both_refused"))
+                       observe.field(outcome, "both_refused"), instance=backing)
     assert outcome.value["errors"] == {"MAP_LOCKED": "EAGAIN", "mlock": "ENOMEM"}, outcome
 
 

@@ -114,15 +114,22 @@ FAILURE_VALUE = ("webserver-mmap.map-failed-null-comment", "unp-shm.map-failed-v
                  "mmap-notes.mmap-return-values")
 
 
+#: What the return-value probes map: the documents speak of any mmap call, so each
+#: prediction is observed on anonymous memory and on a private mapping of a file.
+BACKINGS = pytest.mark.parametrize("backing", ["anonymous", "file"])
+
+
 @pytest.mark.claim(*FAILURE_VALUE)
-def test_failing_mmap_returns_minus_one_cast_to_pointer(probe, prediction):
-    outcome = probe(returned_address, 0)
+@BACKINGS
+def test_failing_mmap_returns_minus_one_cast_to_pointer(probe, prediction, sized_file, backing):
+    # A length of 0 makes the call fail (EINVAL) for either backing.
+    outcome = probe(returned_address, 0, sized_file(PAGE_SIZE) if backing == "file" else None)
     for claim in FAILURE_VALUE:
         prediction.observe("failure-value", observe.classify(
-            observe.field(outcome, "returned"), SPELLED), claim=claim)
+            observe.field(outcome, "returned"), SPELLED), claim=claim, instance=backing)
     prediction.observe("null-test-detects-failure",
                        observe.field(outcome, "null_test_detects_failure"),
-                       claim="webserver-mmap.map-failed-null-comment")
+                       claim="webserver-mmap.map-failed-null-comment", instance=backing)
     assert outcome.ok, outcome
     # mmap(2), POSIX: on failure MAP_FAILED, that is (void *) -1, with errno set.
     assert outcome.value["returned"] == MAP_FAILED and outcome.value["errno"] == "EINVAL", outcome
@@ -132,12 +139,14 @@ KERNEL_CHOSEN = ("webserver-mmap.addr-null-kernel-chooses", "mmap-notes.mmap-ret
 
 
 @pytest.mark.claim(*KERNEL_CHOSEN)
+@BACKINGS
 @pytest.mark.parametrize("length", [1, PAGE_SIZE, 5 * PAGE_SIZE + 3])
-def test_addr_null_gets_a_page_aligned_address(probe, prediction, length):
-    outcome = probe(returned_address, length)
+def test_addr_null_gets_a_page_aligned_address(probe, prediction, sized_file, length, backing):
+    outcome = probe(returned_address, length,
+                    sized_file(PAGE_SIZE) if backing == "file" else None)
     for claim in KERNEL_CHOSEN:
         prediction.observe("kernel-chosen-page-aligned", observe.field(outcome, "page_aligned"),
-                           claim=claim, instance=f"length {length}")
+                           claim=claim, instance=f"{backing}, length {length}")
     assert outcome.ok, outcome
     assert outcome.value["errno"] is None and outcome.value["page_aligned"], outcome
 
@@ -211,10 +220,14 @@ def test_each_protection_bit_allows_what_it_names(probe, prediction, sized_file)
 
 
 @pytest.mark.claim("unp-shm.munmap-removes-mapping")
-def test_munmap_with_mmaps_address_and_length_removes_every_page(probe, prediction):
-    outcome = probe(munmap_returns, "whole")
+@BACKINGS
+def test_munmap_with_mmaps_address_and_length_removes_every_page(probe, prediction, sized_file,
+                                                                 backing):
+    # The document speaks of any mapping: one of anonymous memory and one of a file.
+    path = sized_file(4 * PAGE_SIZE) if backing == "file" else None
+    outcome = probe(munmap_returns, "whole", path)
     for page in range(4):
         prediction.observe("pages-mapped-after-munmap", observe.field(outcome, "mapped", page),
-                           instance=f"page {page}")
+                           instance=f"{backing} page {page}")
     assert outcome.ok, outcome
     assert outcome.value == {"returned": 0, "errno": None, "mapped": [False] * 4}, outcome

@@ -15,9 +15,7 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr
-from helpers.probes.mapping import bits
-
-_ANONYMOUS = "MAP_PRIVATE|MAP_ANONYMOUS"
+from helpers.probes.mapping import backing, bits
 
 
 def free_range(pages: int) -> int:
@@ -62,61 +60,75 @@ def map_null(kind: str, lengths: list[int], path: str | None = None) -> dict[str
             and min(addresses) >= floor}
 
 
-def map_with_hint(where: str) -> dict[str, Any]:
+def map_with_hint(where: str, path: str | None = None) -> dict[str, Any]:
     """Map one page with an unaligned hint and return hint and result.
 
     ``where``: ``free`` (one byte into the second page of a free range) or
     ``page 1`` (address 0x1001, near the bottom of the address space).
+    ``path``: map that file instead of anonymous memory.
     """
     page = libc.PAGE_SIZE
     hint = free_range(4) + page + 1 if where == "free" else page + 1
-    result = libc.mmap(hint, page, libc.PROT_READ, bits(_ANONYMOUS))
+    with backing(path) as (flags, fd):
+        result = libc.mmap(hint, page, libc.PROT_READ, flags, fd)
     floor = hint - hint % page
     return {"hint": hint, "address": result, "floor": floor, "ceil": floor + page,
             "mmap_min_addr": mmap_min_addr(), "at_nearby_boundary": result in (floor, floor + page)}
 
 
-def map_over_occupied(pattern: bytes) -> dict[str, Any]:
+def map_over_occupied(pattern: bytes, path: str | None = None) -> dict[str, Any]:
     """Map a page holding ``pattern``, then ask for a page with its address as the hint.
 
-    Returns both addresses and whether the first page still holds the pattern.
+    Returns both addresses and whether the first page still holds the
+    pattern.  ``path``: both pages map that file (privately, so the pattern
+    stays out of it) instead of anonymous memory.
     """
-    page = libc.PAGE_SIZE
-    first = libc.mmap(0, page, libc.PROT_READ | libc.PROT_WRITE, bits(_ANONYMOUS))
-    libc.write_bytes(first, pattern)
-    second = libc.mmap(first, page, libc.PROT_READ | libc.PROT_WRITE, bits(_ANONYMOUS))
+    page, rw = libc.PAGE_SIZE, libc.PROT_READ | libc.PROT_WRITE
+    with backing(path) as (flags, fd):
+        first = libc.mmap(0, page, rw, flags, fd)
+        libc.write_bytes(first, pattern)
+        second = libc.mmap(first, page, rw, flags, fd)
     intact = libc.read_bytes(first, len(pattern)) == pattern
     return {"first": first, "second": second, "pattern_intact": intact,
             "elsewhere_and_intact": intact and second != first}
 
 
-def map_fixed_in_free_range(shift: int) -> dict[str, Any]:
-    """Map one page MAP_FIXED at ``shift`` bytes into a free range; return where it landed."""
+def map_fixed_in_free_range(shift: int, path: str | None = None) -> dict[str, Any]:
+    """Map one page MAP_FIXED at ``shift`` bytes into a free range; return where it landed.
+
+    ``path``: map that file instead of anonymous memory.
+    """
     base = free_range(4)
-    addr = libc.mmap(base + shift, libc.PAGE_SIZE, libc.PROT_READ,
-                     bits(_ANONYMOUS + "|MAP_FIXED"))
+    with backing(path) as (flags, fd):
+        addr = libc.mmap(base + shift, libc.PAGE_SIZE, libc.PROT_READ, flags | libc.MAP_FIXED, fd)
     return {"requested_offset": shift, "address_offset": addr - base,
             "exactly_at_addr": addr - base == shift}
 
 
-def map_fixed_at(addr: int, *, unprivileged: bool = False) -> dict[str, Any]:
+def map_fixed_at(addr: int, *, unprivileged: bool = False,
+                 path: str | None = None) -> dict[str, Any]:
     """Map one page MAP_FIXED at the absolute ``addr`` (as ``nobody`` when ``unprivileged``).
 
     Returns the address (which may rightly be 0) or the errno name.
+    ``path``: map that file (opened before privileges are dropped).
     """
-    capabilities = drop_privileges() if unprivileged else None
-    note(capabilities=capabilities)
-    result, err = libc.mmap_raw(addr, libc.PAGE_SIZE, libc.PROT_READ,
-                                bits(_ANONYMOUS + "|MAP_FIXED"), -1, 0)
+    with backing(path) as (flags, fd):
+        capabilities = drop_privileges() if unprivileged else None
+        note(capabilities=capabilities)
+        result, err = libc.mmap_raw(addr, libc.PAGE_SIZE, libc.PROT_READ,
+                                    flags | libc.MAP_FIXED, fd, 0)
     return {"address": None if err else result, "errno": err, "failed": err is not None}
 
 
-def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
+def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED",
+                       over: str | None = None) -> dict[str, Any]:
     """Map 4 pages of ``path``, then an anonymous region with ``flag`` over pages 1-2.
 
     Returns the first byte of each of the 4 pages afterwards and, per page,
     whether ``/proc/self/maps`` shows it backed by the file; with
-    ``MAP_FIXED_NOREPLACE`` the second call's errno name instead.
+    ``MAP_FIXED_NOREPLACE`` the second call's errno name instead.  ``over``:
+    the region over pages 1-2 maps that file (whose first byte the pages
+    then hold) instead of anonymous memory.
     """
     page = libc.PAGE_SIZE
     fd = os.open(path, os.O_RDONLY)
@@ -126,12 +138,14 @@ def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED") -> dict[str, Any]:
     finally:
         os.close(fd)
     note(base=base)
-    result, err = libc.mmap_raw(base + page, 2 * page, libc.PROT_READ,
-                                bits(f"{_ANONYMOUS}|{flag}"), -1, 0)
+    with backing(over) as (flags, fd):
+        result, err = libc.mmap_raw(base + page, 2 * page, libc.PROT_READ,
+                                    flags | bits(flag), fd, 0)
+        new_byte = os.pread(fd, 1, 0)[0] if over else 0
     first = [libc.load(base + i * page) for i in range(4)]
     return {"errno": err, "landed_offset": None if err else result - base, "first_bytes": first,
             "file_backed": _file_backed(base, 4, path), "mapped": mapped_pages(base, 4),
-            "overlap_replaced_rest_intact": first == [file_byte, 0, 0, file_byte]}
+            "overlap_replaced_rest_intact": first == [file_byte, new_byte, new_byte, file_byte]}
 
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
-from helpers.probes.mapping import bits, open_mode
+from helpers.probes.mapping import backing, bits, open_mode
 
 #: Owner of what an unprivileged probe child runs as (``nobody`` on Linux).
 NOBODY = 65534
@@ -97,16 +97,18 @@ def map_failed_expansion() -> dict[str, Any]:
             "spelled": "(void *) -1" if compact == "((void*)-1)" else expansion}
 
 
-def munmap_returns(case: str) -> dict[str, Any]:
+def munmap_returns(case: str, path: str | None = None) -> dict[str, Any]:
     """Map 4 anonymous pages, call ``munmap`` as ``case`` says; return its raw result.
 
     Cases: ``whole``, ``sub-range`` (page 1 only), ``no mapping`` (the whole
     range again after it was released), ``unaligned`` (base + 1), ``length 0``
     and ``kernel half`` (an address in the upper half, outside user space).
     ``mapped`` tells which of the 4 pages are still mapped afterwards.
+    ``path``: map 4 pages of that file instead.
     """
     page = libc.PAGE_SIZE
-    base = libc.mmap(0, 4 * page, libc.PROT_READ, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)
+    with backing(path) as (flags, fd):
+        base = libc.mmap(0, 4 * page, libc.PROT_READ, flags, fd)
     addr, length = {
         "whole": (base, 4 * page), "sub-range": (base + page, page),
         "no mapping": (base, 4 * page), "unaligned": (base + 1, page),
@@ -206,7 +208,9 @@ def map_at_offset(path: str, offset: int, *, layer: str = "libc") -> dict[str, A
 
     First maps offset 0 and releases it, so the result can tell whether the
     offset moved the mapping away from where the kernel put offset 0.
-    Returns both addresses and the first bytes read at the offset's mapping.
+    Returns both addresses, the first bytes read at the offset's mapping and
+    whether the first mapping was really released (``released``): one that
+    stayed would push the second elsewhere whatever the offset.
     """
     page = libc.PAGE_SIZE
     fd = os.open(path, os.O_RDWR)
@@ -215,21 +219,25 @@ def map_at_offset(path: str, offset: int, *, layer: str = "libc") -> dict[str, A
             return _pymmap_at_offset(fd, offset)
         first = libc.mmap(0, page, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
         libc.munmap(first, page)
+        released = not mapped_pages(first, 1)[0]
         addr = libc.mmap(0, page, libc.PROT_READ, libc.MAP_SHARED, fd, offset)
     finally:
         os.close(fd)
     note(base=addr)
-    return {"address": addr, "offset_0_address": first,
+    return {"address": addr, "offset_0_address": first, "released": released,
             "head": libc.read_bytes(addr, 8).hex()}
 
 
 def _pymmap_at_offset(fd: int, offset: int) -> dict[str, Any]:
     page = libc.PAGE_SIZE
-    addresses, head = [], b""
+    addresses, head, released = [], b"", True
     for at in (0, offset):
         with pymmap.mmap(fd, page, offset=at) as mapped:
             view = ctypes.c_char.from_buffer(mapped)
             addresses.append(ctypes.addressof(view))
             del view  # an exported buffer would keep the mapping from closing
             head = mapped[:8]
-    return {"address": addresses[1], "offset_0_address": addresses[0], "head": head.hex()}
+        if at == 0:
+            released = not mapped_pages(addresses[0], 1)[0]
+    return {"address": addresses[1], "offset_0_address": addresses[0], "released": released,
+            "head": head.hex()}

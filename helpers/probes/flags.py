@@ -12,6 +12,7 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes.arguments import drop_privileges
+from helpers.probes.mapping import backing
 
 MARK = 0x46  # 'F', stored through the mapping to see whether it reaches the file
 
@@ -54,21 +55,23 @@ def smaps_kb(addr: int, field: str) -> int | None:
     return None
 
 
-def lock_both_ways(length: int) -> dict[str, Any]:
+def lock_both_ways(length: int, path: str | None = None) -> dict[str, Any]:
     """Lock ``length`` anonymous bytes once with MAP_LOCKED and once with mlock; compare.
 
     Returns, per way, the growth of ``VmLck``, the ``Locked`` figure of the
     mapping in smaps (both kB) and how many pages ``mincore`` finds resident.
+    ``path``: lock a private mapping of that file instead.
     """
-    anonymous, rw = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS, libc.PROT_READ | libc.PROT_WRITE
+    rw = libc.PROT_READ | libc.PROT_WRITE
     seen = {}
     for way in ("MAP_LOCKED", "mlock"):
         before = _status_kb("VmLck")
-        if way == "MAP_LOCKED":
-            addr = libc.mmap(0, length, rw, anonymous | libc.constant("MAP_LOCKED"))
-        else:
-            addr = libc.mmap(0, length, rw, anonymous)
-            libc.mlock(addr, length)
+        with backing(path) as (flags, fd):
+            if way == "MAP_LOCKED":
+                addr = libc.mmap(0, length, rw, flags | libc.constant("MAP_LOCKED"), fd)
+            else:
+                addr = libc.mmap(0, length, rw, flags, fd)
+                libc.mlock(addr, length)
         resident = sum(b & 1 for b in libc.mincore(addr, length))
         locked_kb = smaps_kb(addr, "Locked")
         seen[way] = {"vmlck_kb": _status_kb("VmLck") - before, "locked_kb": locked_kb,
@@ -79,21 +82,23 @@ def lock_both_ways(length: int) -> dict[str, Any]:
     return seen
 
 
-def lock_over_limit(length: int) -> dict[str, Any]:
+def lock_over_limit(length: int, path: str | None = None) -> dict[str, Any]:
     """As ``nobody``, try MAP_LOCKED and mlock of ``length`` bytes; return each errno name.
 
     The caller sets a small ``RLIMIT_MEMLOCK``; dropping root drops
-    ``CAP_IPC_LOCK``, which would lift the limit.
+    ``CAP_IPC_LOCK``, which would lift the limit.  ``path``: map that file
+    (opened before privileges are dropped) instead of anonymous memory.
     """
-    capabilities = drop_privileges()
-    anonymous, rw = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS, libc.PROT_READ | libc.PROT_WRITE
+    rw = libc.PROT_READ | libc.PROT_WRITE
     errors: dict[str, str | None] = {}
-    try:
-        libc.mmap(0, length, rw, anonymous | libc.constant("MAP_LOCKED"))
-        errors["MAP_LOCKED"] = None
-    except OSError as exc:
-        errors["MAP_LOCKED"] = libc.errno_name(exc)
-    addr = libc.mmap(0, length, rw, anonymous)
+    with backing(path) as (flags, fd):
+        capabilities = drop_privileges()
+        try:
+            libc.mmap(0, length, rw, flags | libc.constant("MAP_LOCKED"), fd)
+            errors["MAP_LOCKED"] = None
+        except OSError as exc:
+            errors["MAP_LOCKED"] = libc.errno_name(exc)
+        addr = libc.mmap(0, length, rw, flags, fd)
     try:
         libc.mlock(addr, length)
         errors["mlock"] = None

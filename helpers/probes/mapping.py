@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import mmap as pymmap
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from helpers import libc
@@ -24,6 +26,25 @@ def bits(spelling: str) -> int:
         if part and part != "0":
             value |= libc.constant(part)
     return value
+
+
+@contextmanager
+def backing(path: str | None) -> Iterator[tuple[int, int]]:
+    """Yield the flags and descriptor of a private mapping of ``path``, or of anonymous memory.
+
+    A claim about ``addr``, protections or locking holds for file mappings as
+    much as for anonymous ones; mapping a scratch file lets a check observe
+    it on both.  MAP_PRIVATE keeps the probe's stores out of the file, and
+    the descriptor is closed on leaving, as a mapping outlives it (mmap(2)).
+    """
+    if path is None:
+        yield libc.MAP_PRIVATE | libc.MAP_ANONYMOUS, -1
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield libc.MAP_PRIVATE, fd
+    finally:
+        os.close(fd)
 
 
 _OPEN = {"O_RDONLY": os.O_RDONLY, "O_WRONLY": os.O_WRONLY, "O_RDWR": os.O_RDWR}

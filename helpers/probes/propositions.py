@@ -21,6 +21,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.probes.fork import Mapped
+from helpers.probes.mapping import backing
 from helpers.probes.pages import page_entries
 
 PAGE = libc.PAGE_SIZE
@@ -150,15 +151,16 @@ def usage_step5(name: str, length: int, data: bytes) -> dict[str, Any]:
         os.close(fd)
 
 
-def returned_address(length: int) -> dict[str, Any]:
+def returned_address(length: int, path: str | None = None) -> dict[str, Any]:
     """Return the raw result of an anonymous ``mmap(NULL, length, ...)`` and what it means.
 
     ``returned`` is the address as an integer (MAP_FAILED included);
     ``page_aligned`` is True for a successful call whose address is a page
     multiple; ``null_test_detects_failure`` is what ``ptr == NULL`` says.
+    ``path``: a private mapping of that file instead (length 0 fails for it too).
     """
-    flags = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
-    returned, err = libc.mmap_raw(0, length, RW, flags)
+    with backing(path) as (flags, fd):
+        returned, err = libc.mmap_raw(0, length, RW, flags, fd)
     ok = err is None
     if ok:
         libc.munmap(returned, length)
