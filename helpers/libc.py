@@ -314,9 +314,28 @@ def _map_failed(result: int | None) -> bool:
     return result == MAP_FAILED
 
 
+def _mmap(addr: int, length: int, prot: int, flags: int, fd: int, offset: int
+          ) -> tuple[int, int]:
+    """Return what C ``mmap`` returned (NULL as 0) and the errno of a failure, 0 for none.
+
+    A failure is MAP_FAILED, or NULL with errno set: a platform that signals
+    failure the way the documents' NULL tests expect is reported as failing,
+    not taken for a mapping at address 0.
+    """
+    try:
+        returned = _call("mmap", addr or None, length, prot, flags, fd, offset,
+                         failed=_map_failed) or 0
+    except OSError as exc:
+        return MAP_FAILED, exc.errno
+    return returned, ctypes.get_errno() if returned == 0 else 0
+
+
 def mmap(addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: int = 0) -> int:
-    """Return the address of a new mapping (``mmap(2)``); raise OSError on MAP_FAILED."""
-    return _call("mmap", addr or None, length, prot, flags, fd, offset, failed=_map_failed) or 0
+    """Return the address of a new mapping (``mmap(2)``); raise OSError when it failed."""
+    returned, err = _mmap(addr, length, prot, flags, fd, offset)
+    if err:
+        raise OSError(err, f"mmap: {errno_name(err)}: {os.strerror(err)}")
+    return returned
 
 
 def munmap(addr: int, length: int) -> None:
@@ -326,16 +345,13 @@ def munmap(addr: int, length: int) -> None:
 
 def mmap_raw(addr: int, length: int, prot: int, flags: int, fd: int = -1,
              offset: int = 0) -> tuple[int, str | None]:
-    """Return what C ``mmap`` returned (NULL as 0) and errno's name if it was MAP_FAILED.
+    """Return what C ``mmap`` returned (NULL as 0) and errno's name if the call failed.
 
     For checks of the return value itself, which :func:`mmap` would turn
     into an exception; nothing here raises for a failed call.
     """
-    try:
-        return _call("mmap", addr or None, length, prot, flags, fd, offset,
-                     failed=_map_failed) or 0, None
-    except OSError as exc:
-        return MAP_FAILED, errno_name(exc)
+    returned, err = _mmap(addr, length, prot, flags, fd, offset)
+    return returned, errno_name(err) if err else None
 
 
 def munmap_raw(addr: int, length: int) -> tuple[int, str | None]:

@@ -4,8 +4,15 @@ A verdict that cannot change whatever the platform does is no finding.
 Each mutant here is a few lines of C (``sources/<id>.c``) built into a
 library preloaded into the whole checking run, so that both layers (ctypes
 and Python's ``mmap`` module) see a platform that breaks ONE behaviour the
-man pages document, so that the interpreter, the fork server and pytest run
-unharmed.  The files of ``family/`` list the mutants in groups, each with the
+man pages document, while the interpreter, the fork server and pytest run
+unharmed.  A mutant may change file mappings for every caller (those three
+map no files through the C library), but anonymous mappings only for probe
+calls: ``probe_call()`` in ``sources/mutant.h`` looks at the object the
+interposed function returns into, and only libffi (every ctypes call),
+``_ctypes`` and Python's ``mmap`` module count, so the interpreter's own
+arenas and glibc's malloc keep the real platform.  For the pymmap layer
+that makes every ``mmap.mmap()`` a probe call: in a checking run only the
+checks create mmap objects.  The files of ``family/`` list the mutants in groups, each with the
 claims it must flip; ``unprovable.toml`` lists the claims no such mutant can
 reach, with the reason.  ``python -m helpers.mutants`` runs the claim checks
 unmutated and under every mutant and writes the mutation score

@@ -123,13 +123,15 @@ def anonymous_ignores_fd(path: str, offset: int) -> dict[str, Any]:
 def anonymous_versus_heap(layer: str, size: int) -> dict[str, Any]:
     """Map ``size`` anonymous bytes, use them, and place them and a ``malloc`` against ``[heap]``.
 
-    Returns whether the mapping and a ``malloc(size)`` block lie inside the
-    ``[heap]`` region, and the regions that hold them.
+    Returns whether the mapping and a ``malloc(size)`` block lie inside a
+    ``[heap]`` region, every such region, and the regions that hold them.
     """
     region = Mapped(layer, size, shared=False)
     region.write(size - 5, b"works")
     works = region.read(size - 5, 5) == b"works"
-    heap = next((r for r in regions() if r.path == "[heap]"), None)
+    # The kernel names every region inside the brk range [heap]: a mapping
+    # placed there splits the heap into several regions of that name.
+    heap = [r for r in regions() if r.path == "[heap]"]
     block = libc.malloc(size)
     try:
         block_region = describe_at(block)
@@ -137,10 +139,10 @@ def anonymous_versus_heap(layer: str, size: int) -> dict[str, Any]:
         libc.free(block)
 
     def in_heap(addr: int) -> bool:
-        return heap is not None and heap.start <= addr < heap.end
+        return any(r.start <= addr < r.end for r in heap)
 
     return {"usable": works, "mapping_in_heap": in_heap(region.addr),
-            "malloc_in_heap": in_heap(block), "heap": heap.as_data() if heap else None,
+            "malloc_in_heap": in_heap(block), "heap": [r.as_data() for r in heap],
             "mapping_region": describe_at(region.addr), "malloc_region": block_region}
 
 

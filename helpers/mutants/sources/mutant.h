@@ -1,12 +1,27 @@
 /* What every platform mutant shares: the real functions behind the
- * interposed ones, the test "is this a file mapping", the kernel's page
- * size, and the marker symbol the runner looks for to be sure the library
- * was really preloaded.
+ * interposed ones, the test "is this a file mapping", the test "is this a
+ * call the checks made", the kernel's page size, and the marker symbol the
+ * runner looks for to be sure the library was really preloaded.
  *
- * A mutant changes one documented behaviour of file mappings only: the
- * interpreter, the fork server and pytest map no files through the C
- * library's exported mmap (the dynamic loader uses its own), so they run
- * unharmed, and anonymous mappings are passed through untouched. */
+ * A mutant changes one documented behaviour, and must leave the
+ * interpreter, the fork server and pytest unharmed.  Two rules keep it so:
+ *
+ * - File mappings may be changed for every caller: those programs map no
+ *   files through the C library's exported mmap (the dynamic loader uses its
+ *   own).
+ * - Anonymous mappings may be changed only for probe calls (probe_call(),
+ *   probe_anonymous()): calls whose immediate caller is code the checks
+ *   drive.  That is libffi, from whose trampoline every ctypes call is made,
+ *   _ctypes itself, and Python's mmap extension module (the pymmap layer).
+ *   The interpreter's own allocator (obmalloc arenas, mapped from
+ *   libpython or the executable) and glibc's malloc (which maps through an
+ *   internal name no preloaded library sees) are never probe calls.  For
+ *   the pymmap layer a probe call is any mmap.mmap(): nothing but the
+ *   checks creates mmap objects in a checking run.  Where the mmap module
+ *   is built into the interpreter (it then exports PyInit_mmap itself), its
+ *   calls come from the interpreter's own object; the tell is then that
+ *   the calling thread has released the GIL, which the mmap module does
+ *   around mmap() and the allocator never does. */
 #ifndef MMAPCHECK_MUTANT_H
 #define MMAPCHECK_MUTANT_H
 
@@ -16,6 +31,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -40,6 +56,69 @@ static inline int file_mapping(int flags, int fd) {
     return fd >= 0 && !(flags & MAP_ANONYMOUS);
 }
 
+/* The return address of the interposed call being served.  Every
+ * interposed function that asks probe_call() runs ENTER() first, in its
+ * own body (INTERPOSE_MMAP does it for mmap and mmap64), so that the
+ * address is that of its caller and not of a function of the mutant. */
+static __thread void *mutant_caller;
+
+#define ENTER() (mutant_caller = __builtin_return_address(0))
+
+static inline const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static inline int starts(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Whether the interpreter has the mmap module built in, and the object
+ * (executable or libpython) that holds it; looked up once. */
+static inline const char *builtin_mmap_object(void) {
+    static int looked;
+    static const char *object;
+    if (!looked) {
+        Dl_info info;
+        void *init = dlsym(RTLD_DEFAULT, "PyInit_mmap");
+        if (init && dladdr(init, &info) && info.dli_fname)
+            object = info.dli_fname;
+        looked = 1;
+    }
+    return object;
+}
+
+/* True when the calling thread has released the GIL (the interpreter's
+ * PyGILState_Check says no); false outside an interpreter. */
+static inline int gil_released(void) {
+    static int (*check)(void);
+    static int looked;
+    if (!looked) {
+        check = (int (*)(void))dlsym(RTLD_DEFAULT, "PyGILState_Check");
+        looked = 1;
+    }
+    return check && !check();
+}
+
+/* Whether the interposed call being served comes from code the checks
+ * drive (see the header comment). */
+static inline int probe_call(void) {
+    Dl_info info;
+    if (!mutant_caller || !dladdr(mutant_caller, &info) || !info.dli_fname)
+        return 0;
+    const char *name = base_name(info.dli_fname);
+    if (starts(name, "libffi.") || starts(name, "_ctypes.") || starts(name, "mmap."))
+        return 1;
+    const char *builtin = builtin_mmap_object();
+    return builtin && strcmp(builtin, info.dli_fname) == 0 && gil_released();
+}
+
+/* An anonymous mapping asked for by a probe: the only kind a mutant of
+ * anonymous memory may change. */
+static inline int probe_anonymous(int flags) {
+    return (flags & MAP_ANONYMOUS) && probe_call();
+}
+
 /* The kernel's page size, from the auxiliary vector: a mutant may lie
  * about sysconf, this never does. */
 static inline long kernel_page(void) {
@@ -47,14 +126,21 @@ static inline long kernel_page(void) {
 }
 
 /* The interposed mmap and its 64-bit-offset name (Python's mmap module
- * links to mmap64) both run the mutant's mutate(), defined above this. */
+ * links to mmap64) both note their caller and run the mutant's mutate(),
+ * defined above this. */
 #define INTERPOSE_MMAP \
-    void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) { \
+    static void *mutant_enter(void *addr, size_t length, int prot, int flags, int fd, \
+                              off_t offset) { \
         REAL(mmap); \
         return mutate(real_mmap, addr, length, prot, flags, fd, offset); \
     } \
+    void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) { \
+        ENTER(); \
+        return mutant_enter(addr, length, prot, flags, fd, offset); \
+    } \
     void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off_t offset) { \
-        return mmap(addr, length, prot, flags, fd, offset); \
+        ENTER(); \
+        return mutant_enter(addr, length, prot, flags, fd, offset); \
     }
 
 #endif
