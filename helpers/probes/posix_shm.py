@@ -159,11 +159,17 @@ def object_location(name: str) -> dict[str, Any]:
     fd = libc.shm_open(name, CREATE_NEW, 0o600)
     path = SHM_DIR + name
     try:
-        here, there = os.fstat(fd), os.stat(path)
+        here = os.fstat(fd)
+        try:
+            there = os.stat(path)
+        except FileNotFoundError:  # the object lives elsewhere: that is the finding
+            return {"file": path, "exists": False, "same_inode": False,
+                    "filesystem": filesystem_type(SHM_DIR), "regular_file": False}
         return {"file": path, "exists": True, "same_inode": (here.st_dev, here.st_ino)
                 == (there.st_dev, there.st_ino), "filesystem": filesystem_type(SHM_DIR),
                 "regular_file": stat.S_ISREG(there.st_mode)}
     finally:
+        os.close(fd)
         libc.shm_unlink(name)
 
 

@@ -1,0 +1,36 @@
+/* shm_open(3): a name has no slash after its leading ones; glibc refuses
+ * one that has with EINVAL.
+ * Mutant: shm_open and shm_unlink take a name with inner slashes as a path
+ * under /dev/shm, so "./test.shm.file" is /dev/shm/test.shm.file and
+ * "/dir/name" needs a directory /dev/shm/dir.  A name with a ".." part
+ * still goes to the real calls, which refuse it. */
+#include "mutant.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* Return the path of name under /dev/shm when it has an inner slash, else NULL. */
+static const char *as_path(const char *name, char *path, size_t size) {
+    while (*name == '/')
+        name++;
+    if (!strchr(name, '/') || strstr(name, ".."))
+        return NULL;
+    snprintf(path, size, "/dev/shm/%s", name);
+    return path;
+}
+
+int shm_open(const char *name, int oflag, mode_t mode) {
+    REAL(shm_open);
+    char path[PATH_MAX];
+    if (!as_path(name, path, sizeof path))
+        return real_shm_open(name, oflag, mode);
+    return open(path, oflag | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int shm_unlink(const char *name) {
+    REAL(shm_unlink);
+    char path[PATH_MAX];
+    if (!as_path(name, path, sizeof path))
+        return real_shm_unlink(name);
+    return unlink(path);
+}
