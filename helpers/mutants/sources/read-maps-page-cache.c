@@ -22,9 +22,12 @@ static ssize_t map_over(int fd, const struct iovec *iov, int iovcnt, off_t offse
     if (length == 0 || base % (uintptr_t)page || length % (size_t)page || offset % page
             || offset + (off_t)length > st.st_size)
         return -2;
-    if (real_mmap(iov[0].iov_base, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+    /* Populated for reading, so the buffer holds the page-cache pages
+     * themselves; writable afterwards, a store copies its page as usual. */
+    if (real_mmap(iov[0].iov_base, length, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE,
                   fd, offset) == MAP_FAILED)
         return -2;
+    mprotect(iov[0].iov_base, length, PROT_READ | PROT_WRITE);
     return (ssize_t)length;
 }
 
