@@ -81,6 +81,7 @@ def test_writing_a_byte_first_makes_only_the_first_page_usable(probe, prediction
     first = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, 0, b"hello")
     second = probe(write_first_then_store, sized_file(0), b"D", 2 * PAGE_SIZE, PAGE_SIZE, b"x")
     prediction.observe("store-after-writing-data", observe.result(first))
+    prediction.observe("store-over-data-reaches-file", observe.field(first, "over_data_in_file"))
     prediction.observe("stored-bytes-reach-file", observe.same(first, "file", "stored"))
     prediction.observe("store-in-next-page", observe.result(second))
     assert first.ok, first

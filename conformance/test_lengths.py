@@ -81,12 +81,13 @@ def test_pymmap_length(probe, prediction, sized_file, length, expected):
     (6 * PAGE_SIZE, 4, [False] * 6 + [True] * 2, "length-past-the-end"),
     (4 * PAGE_SIZE, 0, [False] * 4, "same-length"),
 ], ids=["half", "page-1", "page+1", "past-the-end", "equal"])
-def test_munmap_releases_the_pages_its_length_covers(probe, prediction, length, neighbour,
-                                                     mapped, case):
-    outcome = probe(munmap_length, 4, length, neighbour_pages=neighbour)
+def test_munmap_releases_the_pages_its_length_covers(probe, prediction, sized_file, length,
+                                                     neighbour, mapped, case):
+    outcome = probe(munmap_length, sized_file(4 * PAGE_SIZE), 4, length,
+                    neighbour_pages=neighbour)
     # "Fails or does not release the mapping": either way, none of its 4 pages released.
     prediction.observe(case, observe.note(outcome, "released"),
-                       instance=f"munmap {length} bytes of a 4-page mapping"
+                       instance=f"munmap {length} bytes of a 4-page file mapping"
                        + (f" followed by {neighbour} more" if neighbour else ""))
     notes = outcome.notes
     assert notes.get("returned") == 0 and notes.get("mapped") == mapped, outcome

@@ -134,18 +134,22 @@ def map_file_length(path: str, how: str) -> dict[str, Any]:
     return {"length": length, "head": libc.read_bytes(addr, min(length, 16)).hex()}
 
 
-def munmap_length(map_pages: int, unmap_length: int, *, neighbour_pages: int = 0) -> None:
-    """Map ``map_pages`` (and a neighbouring mapping after them), munmap ``unmap_length``.
+def munmap_length(path: str, map_pages: int, unmap_length: int, *,
+                  neighbour_pages: int = 0) -> None:
+    """Map ``map_pages`` of the file ``path`` (and a neighbour after them), munmap ``unmap_length``.
 
-    Records the result, which pages are still mapped and how many of the
-    first mapping's pages were released as notes, then loads from the first
-    page, which every case releases: the probe ends with the signal that
-    load raises, and the notes survive it.
+    The first mapping is of a file, as in the document's programs.  Records
+    the result, which pages are still mapped and how many of the first
+    mapping's pages were released as notes, then loads from the first page,
+    which every case releases: the probe ends with the signal that load
+    raises, and the notes survive it.
     """
     page, total = libc.PAGE_SIZE, map_pages + neighbour_pages
     anonymous = libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
     base = libc.mmap(0, total * page, libc.PROT_NONE, anonymous)
-    libc.mmap(base, map_pages * page, libc.PROT_READ, anonymous | libc.MAP_FIXED)
+    fd = os.open(path, os.O_RDONLY)
+    libc.mmap(base, map_pages * page, libc.PROT_READ, libc.MAP_SHARED | libc.MAP_FIXED, fd)
+    os.close(fd)
     if neighbour_pages:  # a second mapping (other protection) right after the first
         libc.mmap(base + map_pages * page, neighbour_pages * page,
                   libc.PROT_READ | libc.PROT_WRITE, anonymous | libc.MAP_FIXED)

@@ -49,8 +49,8 @@ def write_first_then_store(path: str, first: bytes, length: int, at: int,
     """Write ``first`` into the (new, empty) file, map ``length`` bytes, store ``data`` at ``at``.
 
     Returns the file's size, its content (read for ``size + len(data)``
-    bytes) and ``data`` as stored: the bytes that landed past end of file
-    are not in the file.
+    bytes), ``data`` as stored (the bytes that landed past end of file are
+    not in the file) and whether the bytes stored over ``first`` reached it.
     """
     fd = os.open(path, os.O_RDWR)
     os.write(fd, first)
@@ -60,8 +60,10 @@ def write_first_then_store(path: str, first: bytes, length: int, at: int,
     size = os.fstat(fd).st_size
     content = os.pread(fd, size + len(data), 0)
     os.close(fd)
+    over = content[at:len(first)]
     return {"size": size, "file": content.hex(), "stored": data.hex(),
-            "mapping": libc.read_bytes(addr + at, len(data)).hex()}
+            "mapping": libc.read_bytes(addr + at, len(data)).hex(),
+            "over_data_in_file": over == data[:len(over)] if over else None}
 
 
 def extend_then_touch(path: str, how: str, n: int, at: list[int]) -> dict[str, Any]:

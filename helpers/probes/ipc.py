@@ -481,19 +481,33 @@ def racing_increments(times: int, *, locked: bool) -> dict[str, Any]:
     return {"increments": sum(done), "final": final, "lost": sum(done) - final}
 
 
+def _first_message(receive: Callable[[], bytes]) -> str:
+    """Return what ``receive`` got, hex, or the name of the error that kept it from a message."""
+    try:
+        return receive().hex()
+    except OSError as exc:
+        return libc.errno_name(exc)
+
+
+def _posix_message(name: str, size: int) -> bytes:
+    queue = MessageQueue(name, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        return queue.receive(size, deadline_after(1.0))
+    finally:
+        queue.close()
+
+
 def receive_messages(name: str, key: int, size: int) -> dict[str, str]:
     """Return the first message of POSIX queue ``name`` and of System V queue ``key``, hex.
 
     The unrelated side of :func:`message_to_unrelated`: it knows the queues
     only by name and key.  Neither receive waits (the messages were sent
-    before this process started).
+    before this process started).  A queue it cannot find or read gives the
+    error's name instead of a message: that is what it received.
     """
-    queue = MessageQueue(name, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        posix = queue.receive(size, deadline_after(1.0)).hex()
-    finally:
-        queue.close()
-    return {"posix": posix, "sysv": sysv_message_receive(libc.msgget(key, 0), size).hex()}
+    return {"posix": _first_message(lambda: _posix_message(name, size)),
+            "sysv": _first_message(
+                lambda: sysv_message_receive(libc.msgget(key, 0), size))}
 
 
 def message_to_unrelated(name: str, key: int, token: bytes) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     (before any msync or munmap); the mapping's dirty size before the store,
     after it and after a synchronous sync; and the dirty size a fresh
     mapping shows after a second store was followed by ``munmap`` without
-    msync (munmap writes nothing back).
+    msync (munmap writes nothing back: written back means that store is in
+    the file and its page is clean).
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
@@ -59,13 +60,14 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     mapping.close()
     again = map_fd(fd, size, "libc")
     again.touch(range(size // PAGE), write=False)
+    left_dirty, in_file = dirty_kb(again.addr), os.pread(fd, len(token), PAGE) == token
     first = {k: faults[k] - start[k] for k in ("majflt", "minflt")}
     return {"cache_dropped": evicted, "stored": token.hex(),
             "first_read_faults": first, "first_read_fault_count": sum(first.values()),
             "new_descriptor_reads": seen.hex(), "dirty_kb_before_store": clean,
             "dirty_kb_after_store": dirty, "dirty_kb_after_sync": synced,
-            "dirty_kb_after_munmap_without_msync": dirty_kb(again.addr),
-            "munmap_wrote_back": dirty_kb(again.addr) == 0,
+            "dirty_kb_after_munmap_without_msync": left_dirty,
+            "munmap_wrote_back": left_dirty == 0 and in_file,
             "writeback": _writeback_timing()}
 
 

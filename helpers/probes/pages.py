@@ -245,7 +245,7 @@ def peer_frames(path: str, npages: int) -> dict[str, Any]:
 
 
 def frames_shared_with_unrelated(path: str, layer: str, token: bytes) -> dict[str, Any]:
-    """Map ``path`` shared here and in an unrelated process; return both sides' frames.
+    """Map ``path`` shared here, store, map it in an unrelated process; return both sides' frames.
 
     Also returns what a third descriptor reads after a store through the
     mapping (page cache: the store is visible at once) and how
@@ -261,9 +261,9 @@ def frames_shared_with_unrelated(path: str, layer: str, token: bytes) -> dict[st
     before = counters.snapshot()
     mapping.touch(range(npages), write=False)
     after = counters.snapshot()
+    mapping.write(0, token)  # frames after a store: a private copy would show here
     here = frames(mapping.addr, npages)
     other = run_unrelated(peer_frames, path, npages)
-    mapping.write(0, token)
     third = os.open(path, os.O_RDONLY)
     seen = os.pread(third, len(token), 0)
     os.close(third)

@@ -155,14 +155,20 @@ def read_only_receiver(path: str, layer: str, token: bytes) -> dict[str, Any]:
     """Store ``token`` here; an unrelated process maps the file O_RDONLY, PROT_READ, MAP_SHARED.
 
     Returns what was stored, what the receiver read before and after the
-    store and how long it spun before the store showed (it starts spinning first).
+    store and how long it spun before the store showed (it starts spinning
+    first; None when it never showed within the peer's deadline: then what
+    the receiver reads after it is the observation).
     """
     here = _open_mapped(path, layer)
     n = len(token)
     with Peer() as peer:
         ident = peer.map(path, mode="O_RDONLY", prot="r", length=here.length, layer=layer)
         before = peer.read(ident, 0, n).hex()
-        spun = peer.await_bytes(ident, 0, token, then=lambda: here.write(0, token))
+        try:
+            spun: int | None = peer.await_bytes(ident, 0, token,
+                                                then=lambda: here.write(0, token))
+        except TimeoutError:
+            spun = None
         after = peer.read(ident, 0, n).hex()
     return {"token": token.hex(), "before": before, "after": after, "spun_ns": spun}
 
