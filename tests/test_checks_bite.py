@@ -13,6 +13,10 @@ here are skipped with the reason.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +176,31 @@ def test_the_mutation_score_joins_the_report_of_the_same_commit(tmp_path):
     assert found["mutants.json"].merged
     assert found["mutants.json"].section == "mutation_score"
     assert not extras.collect(tmp_path, "deadbeef")[0].merged
+
+
+def test_a_stopped_run_lets_its_workers_clean_up_and_leaves_no_process(tmp_path):
+    # The "controller" forks a "worker" that cleans up on KeyboardInterrupt, as
+    # fixtures do; both must see the interrupt, and nothing of the group survives.
+    cleaned = tmp_path / "cleaned"
+    ready = tmp_path / "ready"
+    script = (
+        "import os, pathlib, time\n"
+        "if os.fork() == 0:\n"
+        "    try:\n"
+        f"        pathlib.Path({str(ready)!r}).touch()\n"
+        "        time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        f"        pathlib.Path({str(cleaned)!r}).touch()\n"
+        "    os._exit(0)\n"
+        "try:\n"
+        "    os.wait()\n"
+        "except KeyboardInterrupt:\n"
+        "    os.wait()\n")
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.stop(process)
+    assert cleaned.exists()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)

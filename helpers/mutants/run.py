@@ -9,10 +9,12 @@ give them: this module decides nothing about claims.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +77,9 @@ def checks(label: str, raw: Path, *, preload: Path | None = None,
     command += ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     raw.parent.mkdir(parents=True, exist_ok=True)
     with raw.with_suffix(".log").open("w", encoding="utf-8") as log:
+        # A group of its own, so that stop() reaches the test workers as Ctrl-C would.
         pytest = subprocess.Popen(command, cwd=ROOT, env=environment(preload), stdout=log,
-                                  stderr=subprocess.STDOUT)
+                                  stderr=subprocess.STDOUT, start_new_session=True)
         try:
             status = pytest.wait(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -91,17 +94,33 @@ def checks(label: str, raw: Path, *, preload: Path | None = None,
 def stop(pytest: subprocess.Popen[bytes]) -> None:
     """End a pytest run the way Ctrl-C does, so that it reaps its workers and cleans up.
 
-    Only when it ignores that for half a minute is it terminated, then killed.
+    SIGINT goes to the run's whole process group, as a terminal sends it: a
+    test worker interrupted by its controller alone dies without unwinding
+    its fixtures, leaving their files and shm objects behind.  Only when the
+    group ignores that for half a minute is it terminated, then killed.
     """
-    steps = ((lambda: pytest.send_signal(signal.SIGINT), 30.0), (pytest.terminate, 10.0),
-             (pytest.kill, 10.0))
-    for end, grace in steps:
-        end()
+    for sig, grace in ((signal.SIGINT, 30.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pytest.pid, sig)
         try:
             pytest.wait(timeout=grace)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    # Workers still unwinding outlive their controller for a moment; none outlives the run.
+    deadline = time.monotonic() + 10.0
+    while _group_alive(pytest.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pytest.pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def judge(label: str, raw: Path, status: int | None = None) -> Run:
