@@ -136,8 +136,9 @@ def test_access_after_the_mapping_faults_only_if_nothing_is_there(probe, predict
     # The documents leave out the condition that nothing is mapped there.
     case = {"guard": "past-end-nothing-accessible", "free": "past-end-nothing-accessible",
             "neighbour": "past-end-neighbour-mapped", "natural": "past-end-natural-layout"}
+    accessed = observe.access(outcome, f"the {layout} layout")
     for claim in OUT_OF_BOUNDS:
-        prediction.observe(case[layout], observe.result(outcome), claim=claim,
+        prediction.observe(case[layout], accessed, claim=claim,
                            instance=f"store at {end}, {layout} layout")
     assert "region_at_target" in outcome.notes, outcome
     there = outcome.notes["region_at_target"]
@@ -158,7 +159,8 @@ def test_access_past_length_inside_the_last_page(probe, prediction, sized_file, 
     instance = f"store at {at}, length {length}, file of {file_size} bytes"
     past_eof = at >= page_round(file_size)
     observed = prediction.observe("past-length-past-eof" if past_eof else
-                                  "past-length-in-last-page", observe.result(outcome),
+                                  "past-length-in-last-page",
+                                  observe.access(outcome, "the guard layout"),
                                   claim="webserver-mmap.out-of-bounds-segfault",
                                   instance=instance)
     if (file_size, length) == (SMALL, LONG):  # the unp-shm document's own mapping

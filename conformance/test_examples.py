@@ -30,7 +30,7 @@ import pytest
 from fixtures.resources import SizedFile
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.observe import field, result
+from helpers.observe import access, field, result
 from helpers.probes.eof import page_round, touch_with_layout
 from helpers.probes.examples import (
     IOS_BASE_HEX,
@@ -224,8 +224,9 @@ def test_page_model_store_past_the_mapping(probe, prediction, sized_file, layout
     else:
         outcome = probe(touch_with_layout, sized_file(PAGE_SIZE + 10), 15000,
                         page_round(15000), layout)
-    prediction.observe(layout, result(outcome), instance=f"ptr[4 * page_size], {layout} layout")
-    there = outcome.notes["region_at_target"]
+    prediction.observe(layout, access(outcome, f"the {layout} layout"),
+                       instance=f"ptr[4 * page_size], {layout} layout")
+    there = outcome.notes.get("region_at_target")
     if there is None:
         assert (outcome.signal, outcome.si_code) == ("SIGSEGV", "SEGV_MAPERR"), outcome
     elif not there["perms"].startswith("rw"):

@@ -140,6 +140,20 @@ def result(outcome: Outcome) -> Observation:
     return _make(_result_value(outcome), "result", _outcome_evidence(outcome))
 
 
+def access(outcome: Outcome, setup: str) -> Observation:
+    """Return how a memory access ended, as :func:`result`, unless its ``setup`` failed.
+
+    A load or store ends in a value or a signal; an errno can only come from
+    the calls that built what is accessed (``setup`` names it), and then the
+    case is unobservable here, with that errno as the reason: a platform that
+    would not build the layout has said nothing of the access.
+    """
+    if outcome.errno is not None:
+        return unobservable(f"{setup} could not be set up: it failed with {outcome.errno}",
+                            outcome)
+    return result(outcome)
+
+
 def succeeded(outcome: Outcome) -> Observation:
     """Return True when the probe returned, False when its call failed with an error.
 

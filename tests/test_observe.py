@@ -92,6 +92,15 @@ def test_unobservable_and_undecided_carry_their_reason():
     assert observe.undecided("the race did not show").status is observe.Status.UNDECIDED
 
 
+def test_access_takes_an_errno_for_a_setup_that_failed_never_for_the_access():
+    refused = observe.access(EINVAL, "the guard layout")
+    assert refused.status is observe.Status.UNOBSERVABLE
+    assert refused.to_dict()["reason"] == ("the guard layout could not be set up: "
+                                           "it failed with EINVAL")
+    assert observe.access(BUS, "the guard layout").value == "SIGBUS"
+    assert observe.access(RETURNED, "the guard layout").value == "ok"
+
+
 def _python_files(*folders: str) -> list[Path]:
     return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
 
