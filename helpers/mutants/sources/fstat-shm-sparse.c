@@ -27,6 +27,7 @@ int fstat(int fd, struct stat *st) {
     return result;
 }
 
+/* On the 64-bit Linux ABIs the mutants are built for, struct stat64 is struct stat. */
 int fstat64(int fd, struct stat64 *st) {
     REAL(fstat64);
     int result = real_fstat64(fd, st);

@@ -4,43 +4,17 @@
  * mappings are cached copies, which msync writes back and MS_INVALIDATE
  * refreshes.
  * Mutant: such a system.  A shared file mapping is a private copy of the
- * file taken when mmap returns (as in private-copied-at-map); msync and
- * munmap write it back with pwrite (the pages inside the file), and
- * msync(MS_INVALIDATE) then takes a fresh copy.  Until then neither side
- * sees the other's changes. */
+ * file taken when mmap returns (copies.h); msync and munmap write it back
+ * with pwrite (the pages inside the file), and msync(MS_INVALIDATE) then
+ * takes a fresh copy.  Until then neither side sees the other's changes. */
 #include "mutant.h"
-#include "regions.h"
+#include "copies.h"
 
 #include <pthread.h>
-
-#define LIMIT ((off_t)64 << 20)  /* copies beyond this would only cost memory */
 
 struct copy { char *base; size_t length; off_t offset; int fd; int prot; };
 static struct copy copies[64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Bytes of the file the mapping at offset with length holds (at most LIMIT). */
-static size_t held(int fd, off_t offset, size_t length) {
-    struct stat st;
-    if (fstat(fd, &st) || st.st_size <= offset)
-        return 0;
-    off_t n = st.st_size - offset;
-    n = n > (off_t)length ? (off_t)length : n;
-    return (size_t)(n > LIMIT ? LIMIT : n);
-}
-
-/* Break copy-on-write on every page of base that holds file data. */
-static void take_copy(char *base, size_t n) {
-    int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-    if (mem < 0)
-        return;
-    for (size_t at = 0; at < n; at += (size_t)kernel_page()) {
-        unsigned char byte;
-        if (pread(mem, &byte, 1, (off_t)(uintptr_t)(base + at)) == 1)
-            pwrite(mem, &byte, 1, (off_t)(uintptr_t)(base + at));
-    }
-    close(mem);
-}
 
 static void *mutate(mmap_fn real, void *addr, size_t length, int prot, int flags,
                     int fd, off_t offset) {
@@ -58,30 +32,32 @@ static void *mutate(mmap_fn real, void *addr, size_t length, int prot, int flags
     for (size_t i = 0; i < sizeof copies / sizeof *copies && !slot; i++)
         if (!copies[i].base)
             slot = &copies[i];
+    /* The copy keeps a descriptor of its own, far above those the checks use. */
+    int kept = slot ? fcntl(fd, F_DUPFD_CLOEXEC, 512) : -1;
+    if (slot && kept < 0)  /* a low limit of descriptors */
+        kept = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     char *base = MAP_FAILED;
-    if (!slot) {
-        errno = ENOMEM;
-    } else {
+    if (kept >= 0) {
         base = real(addr, length, prot, (flags & ~MAP_TYPE) | MAP_PRIVATE, fd, offset);
-        int kept = base == MAP_FAILED ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 512);
-        if (base != MAP_FAILED && kept < 0)  /* a low limit of descriptors */
-            kept = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (kept >= 0) {
-            int saved = errno;
-            take_copy(base, held(fd, offset, length));
+        if (base != MAP_FAILED) {
+            take_copy(base, bytes_held(fd, offset, length));
             *slot = (struct copy){base, length, offset, kept, prot};
+        } else {
+            int saved = errno;
+            close(kept);
             errno = saved;
         }
     }
     pthread_mutex_unlock(&lock);
-    return base;
+    /* No room to track the copy: that mapping is left coherent. */
+    return kept < 0 ? real(addr, length, prot, flags, fd, offset) : base;
 }
 
 INTERPOSE_MMAP
 
 /* Write the part [from, to) of c that holds file data back to the file. */
 static void write_back(struct copy *c, char *from, char *to) {
-    size_t n = held(c->fd, c->offset, c->length);
+    size_t n = bytes_held(c->fd, c->offset, c->length);
     if (from < c->base)
         from = c->base;
     if (to > c->base + n)
@@ -107,7 +83,7 @@ int msync(void *addr, size_t length, int flags) {
         if (flags & MS_INVALIDATE) {  /* a fresh copy of the whole mapping */
             if (real_mmap(c->base, c->length, c->prot, MAP_PRIVATE | MAP_FIXED, c->fd,
                           c->offset) != MAP_FAILED)
-                take_copy(c->base, held(c->fd, c->offset, c->length));
+                take_copy(c->base, bytes_held(c->fd, c->offset, c->length));
         }
     }
     pthread_mutex_unlock(&lock);
@@ -118,8 +94,8 @@ int msync(void *addr, size_t length, int flags) {
 int munmap(void *addr, size_t length) {
     REAL(munmap);
     REAL(close);
-    char *from = addr, *to = from + length;
     int saved = errno;
+    char *from = addr, *to = from + length;
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < sizeof copies / sizeof *copies; i++) {
         struct copy *c = &copies[i];
