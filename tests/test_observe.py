@@ -103,9 +103,8 @@ def test_no_check_or_probe_builds_an_observation_or_records_a_literal():
         if path == ROOT / "helpers" / "observe.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        relative = path.relative_to(ROOT)  # once per file: per node it took most of the time
         for node in ast.walk(tree):
-            where = f"{relative}:{getattr(node, 'lineno', '?')}"
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
