@@ -10,7 +10,11 @@
 #include "region.h"
 
 #define POOL_ADDR ((uintptr_t)0x6e0000000000)
-#define POOL_SIZE ((size_t)1 << 30)
+/* A sparse terabyte: every probe of a whole run takes its slices from it,
+ * and only the pages stored into hold memory. */
+#define POOL_SIZE ((size_t)1 << 40)
+/* Larger mappings keep the real platform, so that a few cannot use it up. */
+#define SLICE_MAX ((size_t)64 << 20)
 #define POOL_NAME "mmapcheck-one-space"
 
 /* The pool's first page holds how much of it is handed out, for all. */
@@ -65,7 +69,8 @@ static int in_pool(uintptr_t addr) {
 
 static void *mutate(mmap_fn real, void *addr, size_t length, int prot, int flags,
                     int fd, off_t offset) {
-    if (!pool || addr != NULL || length == 0 || map_type(flags) != MAP_SHARED ||
+    if (!pool || addr != NULL || length == 0 || length > SLICE_MAX ||
+        map_type(flags) != MAP_SHARED ||
         (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_HUGETLB)) || !probe_anonymous(flags))
         return real(addr, length, prot, flags, fd, offset);
     size_t page = (size_t)kernel_page(), span = page_ceil(length);
