@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fixtures.spread import spread
+from fixtures.spread import serial_first, spread
 
 
 @dataclass
@@ -17,8 +17,11 @@ class FakeMark:
 class FakeItem:
     name: str
     group: str | None = None
+    serial: bool = False
 
     def get_closest_marker(self, name: str) -> FakeMark | None:
+        if name == "serial":
+            return FakeMark(()) if self.serial else None
         return FakeMark((self.group,)) if name == "spread" and self.group else None
 
 
@@ -41,3 +44,11 @@ def test_a_short_run_keeps_the_shards_in_their_order():
     items = [FakeItem(f"shard{n}", "model") for n in range(4)] + [FakeItem("check")]
     assert [item.name for item in spread(items)] == [  # type: ignore[arg-type]
         "shard0", "shard1", "shard2", "shard3", "check"]
+
+
+def test_serial_checks_go_first_and_each_part_keeps_its_order():
+    items = [FakeItem("a"), FakeItem("t1", serial=True), FakeItem("b"),
+             FakeItem("t2", serial=True)]
+    assert [i.name for i in serial_first(items)] == ["t1", "t2", "a", "b"]  # type: ignore[arg-type]
+    plain = [FakeItem("a"), FakeItem("b")]
+    assert serial_first(plain) == plain  # type: ignore[arg-type]
