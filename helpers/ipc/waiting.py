@@ -35,9 +35,9 @@ _SC, _ACQ, _RLX = atomic.SEQ_CST, atomic.ACQUIRE, atomic.RELAXED
 #: before it registers as a sleeper: a peer on another core usually makes
 #: progress well within this, and a futex round trip costs more.
 SPIN = 50e-6
-#: how long it keeps spinning, yielding the CPU each round, while the other
-#: side is held: a peer inside its side is about to move its position (the
-#: copy of a mebibyte takes about 100 us), and a sleep and a wake cost more.
+#: how long it keeps spinning while the other side is held: a peer inside
+#: its side is about to move its position (the copy of a mebibyte takes
+#: about 100 us), and a sleep and a wake cost more.
 SPIN_HELD = 500e-6
 #: producers publish a batch every this many messages so receivers can start.
 PUBLISH_EVERY = 32
@@ -182,13 +182,11 @@ def full(sent: int, single: bool) -> Full:
 def spin(cell: object, target: int, held: object) -> None:
     """Re-read ``cell`` until it reaches ``target`` (>=): ``SPIN`` s, longer while ``held``.
 
-    For ``SPIN`` s the loop only re-reads: yielding would hand the core to
-    any other runnable process, which on a busy machine keeps it for a
-    whole time slice, far longer than the message it waits for.  Then it
-    goes on only while the other side's lock word ``held`` is taken (a
-    relaxed load: a hint, never a decision), up to ``SPIN_HELD`` s, and
-    yields each round, since the peer that would make progress may be
-    waiting for this core.
+    After a few plain re-reads each round yields the CPU: on a busy machine
+    the peer that would make progress may be waiting for this core (a spin
+    that keeps the core costs each round trip the whole spin).  Past
+    ``SPIN`` it goes on only while the other side's lock word ``held`` is
+    taken (a relaxed load: a hint, never a decision), up to ``SPIN_HELD``.
     """
     load = cell.load  # type: ignore[attr-defined]
     busy = held.load  # type: ignore[attr-defined]
@@ -197,14 +195,11 @@ def spin(cell: object, target: int, held: object) -> None:
     rounds = 0
     while load(_ACQ) < target:
         rounds += 1
-        if rounds & 15:
-            continue
-        spent = clock() - started
-        if spent < SPIN:
-            continue
-        if spent >= SPIN_HELD or not busy(_RLX):
-            return
-        os.sched_yield()
+        if rounds > 32:
+            spent = clock() - started
+            if spent >= SPIN and (spent >= SPIN_HELD or not busy(_RLX)):
+                return
+            os.sched_yield()
 
 
 
