@@ -67,14 +67,11 @@ Each line names the store that releases and the load that acquires it.
 
 Relaxed loads
 -------------
-Three loads need no ordering and say so.  ``send``'s fast path loads
-``HEAD`` and ``recv``'s loads ``TAIL`` relaxed, each inside its own side:
-only a holder of that side stores the word, and the compare-and-swap that
-let this holder in (edge 3) acquired the previous holder's release, so the
-value is the latest one whatever the load's own order.  A caller spinning
-for room or data loads the other side's lock word relaxed, as a hint of
-whether to spin on (``helpers.ipc.waiting.spin``): it decides nothing, and
-the position it waits for is loaded with acquire.  The other side's
+Two loads need no ordering and say so: ``send``'s fast path loads ``HEAD``
+and ``recv``'s loads ``TAIL`` relaxed, each inside its own side.  Only a
+holder of that side stores the word, and the compare-and-swap that let
+this holder in (edge 3) acquired the previous holder's release, so the
+value is the latest one whatever the load's own order.  The other side's
 position is always loaded with acquire (edges 1 and 2).
 
 Sequentially consistent operations cost the same as acquire/release ones

@@ -22,6 +22,7 @@ instead of copying.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -31,7 +32,7 @@ import statistics
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +110,19 @@ def _gate() -> tuple[int, int]:
     return os.pipe()
 
 
-def _wait_gate(read_fd: int) -> None:
+def _wait_gate(read_fd: int, what: str = "the start signal") -> None:
     ready, _, _ = select.select([read_fd], [], [], CASE_LIMIT)
     if not ready:
-        raise TimeoutError("the start signal never came")
+        raise TimeoutError(f"{what} never came")
     os.read(read_fd, 1)
+
+
+def _joined(child: procs.Child, role: str) -> Any:
+    """Return ``child``'s result; a failure says which side of the case it was."""
+    try:
+        return child.join(CASE_LIMIT)
+    except procs.ChildFailed as exc:
+        raise procs.ChildFailed(f"the {role}: {exc}") from None
 
 
 def throughput(transport: Transport, size: int, count: int, *, producers: int = 1,
@@ -122,6 +131,9 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
     payload = b"\xa5" * size
     go_read, go_write = _gate()
     ready_read, ready_write = _gate()
+    # Senders stay alive until the receivers are done: a transport may lose the
+    # messages in flight with their sender (iceoryx2 takes back its samples).
+    done_read, done_write = _gate()
     total = count * producers
     share = [total // consumers + (1 if c < total % consumers else 0) for c in range(consumers)]
 
@@ -139,7 +151,9 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
             cpu = _cpu()
             for _ in range(mine):
                 recv()
-        return time.perf_counter(), _cpu() - cpu
+        ended = time.perf_counter(), _cpu() - cpu
+        os.write(done_write, b"d" * producers)
+        return ended
 
     def produce() -> tuple[float, float]:
         send_many = transport.batch_sender() if batch > 1 and transport.batch_sender else None
@@ -157,7 +171,10 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
             for _ in range(count):
                 send(payload)
         transport.finish()
-        return started, _cpu() - cpu
+        sent = started, _cpu() - cpu
+        for _ in range(consumers):
+            _wait_gate(done_read, "the receivers' end")
+        return sent
 
     takers = [procs.spawn(consume, mine) for mine in share]
     makers: list[procs.Child] = []
@@ -166,12 +183,12 @@ def throughput(transport: Transport, size: int, count: int, *, producers: int = 
             _wait_gate(ready_read)
         makers = [procs.spawn(produce) for _ in range(producers)]
         os.write(go_write, b"g" * producers)
-        starts = [maker.join(CASE_LIMIT) for maker in makers]
-        ends = [taker.join(CASE_LIMIT) for taker in takers]
+        starts = [_joined(maker, "sender") for maker in makers]
+        ends = [_joined(taker, "receiver") for taker in takers]
     finally:
         for child in takers + makers:
             child.close()
-        for fd in (go_read, go_write, ready_read, ready_write):
+        for fd in (go_read, go_write, ready_read, ready_write, done_read, done_write):
             os.close(fd)
     return Run(total, max(end for end, _ in ends) - min(start for start, _ in starts),
                send_cpu=sum(cpu for _, cpu in starts), recv_cpu=sum(cpu for _, cpu in ends))
@@ -277,6 +294,25 @@ class Budget:
         return time.monotonic() < self.deadline
 
 
+@contextlib.contextmanager
+def fresh(factory: Callable[[int], Transport | None], capacity: int
+          ) -> Iterator[Transport | None]:
+    """Yield a new transport from ``factory`` (None where it is not installed); close it after.
+
+    Every run gets a transport of its own: the ends of an earlier run exit
+    without closing theirs, and iceoryx2 still counts a dead subscriber as
+    connected for a while, so a publisher that must deliver to every
+    subscriber waits for ever on the dead one's full buffer (the 64 B case
+    that overstayed its time limit).
+    """
+    transport = factory(capacity)
+    try:
+        yield transport
+    finally:
+        if transport is not None:
+            transport.close()
+
+
 def _capacity(size: int) -> int:
     return max(4 * MiB, 4 * (size + 64))
 
@@ -313,17 +349,18 @@ def measure(args: argparse.Namespace, budget: Budget, log: Callable[[str], None]
         if not budget.left():
             skipped.append(f"{name} {case} {size} B: time budget spent")
             return
-        transport = factory(_capacity(size))
-        if transport is None:
-            return
-        try:
-            runs = [throughput(transport, size, count, **kw) for _ in range(repeats)]
-        except (procs.ChildFailed, TimeoutError) as exc:
-            skipped.append(f"{name} {case} {size} B: {why(exc)}")
-            return
-        finally:
-            transport.close()
-        record(transport.name, case, size, count, runs)
+        runs: list[Run] = []
+        for _ in range(repeats):  # each run on a transport of its own (see ``fresh``)
+            with fresh(factory, _capacity(size)) as transport:
+                if transport is None:
+                    return
+                try:
+                    runs.append(throughput(transport, size, count, **kw))
+                except (procs.ChildFailed, TimeoutError) as exc:
+                    skipped.append(f"{name} {case} {size} B: {why(exc)}")
+                    return
+                name = transport.name
+        record(name, case, size, count, runs)
 
     for size in SIZES:
         count = max(COUNTS[size] // scale, 20)
@@ -346,18 +383,16 @@ def measure(args: argparse.Namespace, budget: Budget, log: Callable[[str], None]
         if not budget.left():
             skipped.append(f"latency of {getattr(factory, '__name__', factory)}: budget spent")
             continue
-        forward, back = factory(4 * MiB), factory(4 * MiB)
-        if forward is None or back is None:
-            continue
-        try:
-            trips = ping_pong(forward, back, rounds)
-            delays = streaming(forward, rounds)
-        except (procs.ChildFailed, TimeoutError) as exc:
-            skipped.append(f"latency of {forward.name}: {why(exc)}")
-            continue
-        finally:
-            forward.close()
-            back.close()
+        with fresh(factory, 4 * MiB) as forward, fresh(factory, 4 * MiB) as back, \
+                fresh(factory, 4 * MiB) as stream:
+            if forward is None or back is None or stream is None:
+                continue
+            try:
+                trips = ping_pong(forward, back, rounds)
+                delays = streaming(stream, rounds)
+            except (procs.ChildFailed, TimeoutError) as exc:
+                skipped.append(f"latency of {forward.name}: {why(exc)}")
+                continue
         for kind, values in (("ping-pong round trip", trips), ("one-way streaming", delays)):
             entry = {"transport": forward.name, "kind": kind, "samples": len(values),
                      "p50_us": round(percentile(values, 0.5), 2),

@@ -23,6 +23,8 @@ from helpers.ipc.errors import ChannelError, CorruptChannel, errno_name
 
 #: how long an attacher waits for a creator caught between O_EXCL and its lock.
 SETTLE = 1.0
+#: how many times an attacher reads the positions looking for a still TAIL.
+SNAPSHOT_TRIES = 1000
 
 
 def boot_id() -> bytes:
@@ -82,14 +84,33 @@ def read_geometry(fd: int, name: str, info: os.stat_result, deadline: float,
     return geometry
 
 
+def positions_at_once(control: atomic.Control) -> tuple[int, int, bool]:
+    """Return (HEAD, TAIL, whether they are of one instant) of a ring others may be using.
+
+    An attacher checks the positions while peers send and receive; read one
+    after the other, TAIL may have passed the HEAD read before it (a
+    descheduled attacher can watch whole rings go by).  TAIL read before and
+    after HEAD and found unchanged pins both to the instant HEAD was read.
+    TAIL is read first either way, so HEAD is never behind it.
+    """
+    for _ in range(SNAPSHOT_TRIES):
+        tail = control.tail.load(atomic.ACQUIRE)
+        head = control.head.load(atomic.ACQUIRE)
+        if control.tail.load(atomic.ACQUIRE) == tail:
+            return head, tail, True
+    return head, tail, False
+
+
 def validate(control: atomic.Control, geometry: layout.Geometry, lock_fd: int) -> bool:
     """Check the live control words; return whether leftovers were reset (nobody alive).
 
     Runs under the setup lock.  Raises ``CorruptChannel`` for positions
     that cannot describe the ring.
     """
-    problem = layout.check_positions(control.head.load(atomic.ACQUIRE),
-                                     control.tail.load(atomic.ACQUIRE), geometry.capacity)
+    head, tail, still = positions_at_once(control)
+    # While TAIL never stood still, only the order of the two can be checked.
+    problem = layout.check_positions(head, tail,
+                                     geometry.capacity if still else layout.POSITION_LIMIT)
     if problem:
         raise CorruptChannel(problem)
     if liveness.anyone_alive(lock_fd, geometry.max_peers):

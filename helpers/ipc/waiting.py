@@ -29,16 +29,12 @@ from helpers.ipc.errors import (
 if TYPE_CHECKING:
     from helpers.ipc.channel import Channel
 
-_SC, _ACQ, _RLX = atomic.SEQ_CST, atomic.ACQUIRE, atomic.RELAXED
+_SC, _ACQ = atomic.SEQ_CST, atomic.ACQUIRE
 
 #: how long a blocked caller spins (re-reading the other side's position)
 #: before it registers as a sleeper: a peer on another core usually makes
 #: progress well within this, and a futex round trip costs more.
 SPIN = 50e-6
-#: how long it keeps spinning, yielding the CPU each round, while the other
-#: side is held: a peer inside its side is about to move its position (the
-#: copy of a mebibyte takes about 100 us), and a sleep and a wake cost more.
-SPIN_HELD = 500e-6
 #: producers publish a batch every this many messages so receivers can start.
 PUBLISH_EVERY = 32
 
@@ -115,7 +111,7 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
             raise full(sent, single)
         if not spun:
             spun = True
-            spin(channel._tail, need, control.locks[layout.RECV])
+            spin(channel._tail, need)
             continue
         if armed:
             faults.hit("send.sleeping")
@@ -179,32 +175,21 @@ def full(sent: int, single: bool) -> Full:
     what = "message" if single else f"batch ({sent} items sent, the rest not)"
     return Full(f"{what} not sent before the timeout: the ring stayed full", sent)
 
-def spin(cell: object, target: int, held: object) -> None:
-    """Re-read ``cell`` until it reaches ``target`` (>=): ``SPIN`` s, longer while ``held``.
+def spin(cell: object, target: int) -> None:
+    """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s.
 
-    For ``SPIN`` s the loop only re-reads: yielding would hand the core to
-    any other runnable process, which on a busy machine keeps it for a
-    whole time slice, far longer than the message it waits for.  Then it
-    goes on only while the other side's lock word ``held`` is taken (a
-    relaxed load: a hint, never a decision), up to ``SPIN_HELD`` s, and
-    yields each round, since the peer that would make progress may be
-    waiting for this core.
+    After a few plain re-reads each round yields the CPU: on a busy
+    machine the peer that would make progress may be waiting for this core.
     """
     load = cell.load  # type: ignore[attr-defined]
-    busy = held.load  # type: ignore[attr-defined]
-    clock = time.perf_counter
-    started = clock()
+    stop = time.perf_counter() + SPIN
     rounds = 0
     while load(_ACQ) < target:
         rounds += 1
-        if rounds & 15:
-            continue
-        spent = clock() - started
-        if spent < SPIN:
-            continue
-        if spent >= SPIN_HELD or not busy(_RLX):
-            return
-        os.sched_yield()
+        if rounds > 32:
+            if time.perf_counter() >= stop:
+                return
+            os.sched_yield()
 
 
 
@@ -248,7 +233,7 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
             raise Empty("no message arrived before the timeout")
         if not spun:
             spun = True
-            spin(channel._head, start_tail + 1, control.locks[layout.SEND])
+            spin(channel._head, start_tail + 1)
             continue
         if armed:
             faults.hit("recv.sleeping")

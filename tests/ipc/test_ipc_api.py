@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import mmap
 import os
 import resource
 import stat
@@ -24,10 +23,7 @@ from helpers.ipc import (
     Empty,
     Full,
     MessageTooLarge,
-    atomic,
-    layout,
     procs,
-    waiting,
 )
 from helpers.ipc.backends import memfd
 from helpers.ipc.naming import BACKENDS, fresh_name
@@ -468,22 +464,3 @@ def test_pickling_is_refused_with_advice(make_channel: Factory) -> None:
 
     with pytest.raises(ChannelTypeError, match="attach by name"):
         pickle.dumps(make_channel())
-
-
-@pytest.mark.parametrize("held", [False, True])
-def test_a_spinner_waits_on_while_the_other_side_is_held(held: bool) -> None:
-    # Only lower bounds: a spinner may be descheduled and overstay, never leave early.
-    area = mmap.mmap(-1, mmap.PAGESIZE)
-    control = atomic.Control(area)
-    try:
-        lock = control.locks[layout.SEND]
-        lock.store(7 if held else 0, atomic.RELEASE)
-        control.head.store(32, atomic.RELEASE)
-        waiting.spin(control.head, 32, lock)  # already there: returns at once
-        started = time.perf_counter()
-        waiting.spin(control.head, 48, lock)
-        spent = time.perf_counter() - started
-        assert spent >= (waiting.SPIN_HELD if held else waiting.SPIN)
-    finally:
-        control.close()
-        area.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from helpers.ipc import (
     hostile,
     layout,
     procs,
+    segment,
 )
 from helpers.ipc.naming import fresh_name
 
@@ -288,3 +290,29 @@ def test_attach_waits_for_the_setup_lock_no_longer_than_its_timeout() -> None:
             assert time.monotonic() - started < 1.5
         finally:
             os.close(holder)
+
+
+class _Moving:
+    """A control word whose successive loads return the given values (a busy peer's)."""
+
+    def __init__(self, values: Iterator[int]) -> None:
+        self._values = values
+
+    def load(self, order: int) -> int:
+        return next(self._values)
+
+
+class _Positions:
+    def __init__(self, head: Iterator[int], tail: Iterator[int]) -> None:
+        self.head, self.tail = _Moving(head), _Moving(tail)
+
+
+def test_an_attacher_checks_positions_of_one_instant() -> None:
+    # TAIL moves between the reads (32 KiB went by while the attacher was off the CPU):
+    # the pair taken is the one whose TAIL stood still around the HEAD read.
+    busy = _Positions(iter([32, 32640]), iter([16, 32592, 32592, 32592]))
+    assert segment.positions_at_once(busy) == (32640, 32592, True)
+    # A TAIL that never stands still: the positions are kept in order, and flagged.
+    racing = _Positions(itertools.count(64, 32), itertools.count(0, 16))
+    head, tail, still = segment.positions_at_once(racing)
+    assert not still and head >= tail

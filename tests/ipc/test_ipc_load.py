@@ -83,6 +83,20 @@ def test_bench_runs_and_judges_in_one_process_tree() -> None:
     assert verdicts == [True, False, True, False, True, True]
 
 
+def _raise_in_child() -> None:
+    raise ValueError("the transport refused")
+
+
+def test_a_failed_bench_case_names_the_childs_own_exception() -> None:
+    child = procs.spawn(_raise_in_child)
+    with pytest.raises(procs.ChildFailed) as failed:
+        child.join(timeout=10)
+    assert bench.why(failed.value) == f"child {child.pid} raised ValueError: the transport refused"
+    late = procs.ChildFailed(f"child {child.pid} ended with timeout, then SIGKILL and reported "
+                             "nothing")
+    assert bench.why(late).endswith(f"(each child has {bench.CASE_LIMIT:.0f} s)")
+
+
 def _libc_call(name: str, *args: object) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     if getattr(libc, name)(*args) != 0:
