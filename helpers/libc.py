@@ -225,6 +225,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any], str]] = {
     "msgsnd": (c_int, [c_int, c_void_p, c_size_t, c_int], "c"),
     "msgrcv": (c_ssize_t, [c_int, c_void_p, c_size_t, c_long, c_int], "c"),
     "msgctl": (c_int, [c_int, c_int, c_void_p], "c"),
+    "read": (c_ssize_t, [c_int, c_void_p, c_size_t], "c"),
+    "write": (c_ssize_t, [c_int, c_char_p, c_size_t], "c"),
     "malloc": (c_void_p, [c_size_t], "c"),
     "strncpy": (c_void_p, [c_void_p, c_char_p, c_size_t], "c"),
     "free": (None, [c_void_p], "c"),
@@ -482,6 +484,18 @@ def mq_unlink(name: str | bytes) -> None:
     """Remove a POSIX message queue's name (``mq_unlink(3)``)."""
     raw = name.encode() if isinstance(name, str) else name
     _call("mq_unlink", raw, eintr_retry=True)
+
+
+def read(fd: int, size: int) -> bytes:
+    """Return up to ``size`` bytes read from ``fd`` by the C library's ``read(2)``."""
+    buffer = ctypes.create_string_buffer(size)
+    n = _call("read", fd, buffer, size)
+    return buffer.raw[:n]
+
+
+def write(fd: int, data: bytes) -> int:
+    """Write ``data`` to ``fd`` by the C library's ``write(2)``; return the count it reports."""
+    return int(_call("write", fd, data, len(data)))
 
 
 def mq_timedsend(mqd: int, data: bytes, deadline: Timespec, priority: int = 0) -> None:

@@ -150,11 +150,12 @@ def dev_zero_io(pattern: bytes, read_size: int) -> dict[str, Any]:
     """Write ``pattern`` to /dev/zero and read ``read_size`` bytes back; return both results.
 
     ``asked`` is the length of ``pattern``: a full write reports exactly that.
+    The reads and writes go through the C library, as a C program's do.
     """
     fd = os.open("/dev/zero", os.O_RDWR)
     try:
-        written = os.write(fd, pattern)
-        data = os.read(fd, read_size)
+        written = libc.write(fd, pattern)
+        data = libc.read(fd, read_size)
     finally:
         os.close(fd)
     return {"asked": len(pattern), "written": written, "read": len(data),
