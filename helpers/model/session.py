@@ -199,9 +199,8 @@ class Session:
         applicable = [d for d in self.deviations if d.applies(model, step)]
         before = copy.deepcopy(model) if applicable else None
         new_handle = model.next_handle
-        fired_before = model.fired.copy()
         expect = model.apply(step)
-        decided_by = sorted(model.fired - fired_before)
+        decided_by = sorted(model.decided_by)
         digests = {proc: model.page_digests(proc) for proc in model.procs}
         masks = [sum(1 << p for p in digests.get(proc, ())) for proc in (0, 1)]
         answer = self.executor.request(self._message(step, new_handle, masks))

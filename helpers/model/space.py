@@ -77,6 +77,8 @@ class Model:
         self.next_handle = 0
         self.alive = True
         self.fired: Counter[str] = Counter()
+        #: The rules the last step was decided by (what a disagreement there broke).
+        self.decided_by: set[str] = set()
         #: (oid, created) of the object the last successful open returned.
         self.opened: tuple[str, bool] | None = None
         #: A mapping the kernel places where it likes: (proc, pages) until settled.
@@ -100,6 +102,7 @@ class Model:
             raise ModelMisuse(f"{step!r} names process {step.proc}, which does not exist; "
                               "use Model.normalise first")
         self.opened = None
+        self.decided_by = set()
         result: Result = getattr(self, step.op)(step)
         if result.fatal:
             if step.proc == 0:
@@ -110,6 +113,7 @@ class Model:
 
     def _fire(self, rule: str) -> None:
         self.fired[rule] += 1
+        self.decided_by.add(rule)
 
     def _fail(self, rule: str, errno: str) -> Result:
         self._fire(rule)
