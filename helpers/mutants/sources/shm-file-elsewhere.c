@@ -4,15 +4,12 @@
  * name's slash replaced by that directory), so nothing appears under
  * /dev/shm.  A name glibc would refuse is handed to the real calls, which
  * refuse it as before. */
-#include "mutant.h"
-
-#include <limits.h>
-#include <string.h>
+#include "shm_file.h"
 
 #define ELSEWHERE "/tmp"
 
 /* Return the file that holds object name, or NULL for a name the real call must judge. */
-static const char *elsewhere(const char *name, char *path, size_t size) {
+static const char *shm_file(const char *name, char *path, size_t size) {
     size_t n = strlen(name);
     if (name[0] != '/' || n < 2 || n > NAME_MAX || strchr(name + 1, '/')
         || !strcmp(name, "/.") || !strcmp(name, "/.."))
@@ -21,18 +18,4 @@ static const char *elsewhere(const char *name, char *path, size_t size) {
     return path;
 }
 
-int shm_open(const char *name, int oflag, mode_t mode) {
-    REAL(shm_open);
-    char path[PATH_MAX];
-    if (!elsewhere(name, path, sizeof path))
-        return real_shm_open(name, oflag, mode);
-    return open(path, oflag | O_NOFOLLOW | O_CLOEXEC, mode);
-}
-
-int shm_unlink(const char *name) {
-    REAL(shm_unlink);
-    char path[PATH_MAX];
-    if (!elsewhere(name, path, sizeof path))
-        return real_shm_unlink(name);
-    return unlink(path);
-}
+INTERPOSE_SHM_AS_FILE

@@ -4,13 +4,10 @@
  * under /dev/shm, so "./test.shm.file" is /dev/shm/test.shm.file and
  * "/dir/name" needs a directory /dev/shm/dir.  A name with a ".." part
  * still goes to the real calls, which refuse it. */
-#include "mutant.h"
-
-#include <limits.h>
-#include <string.h>
+#include "shm_file.h"
 
 /* Return the path of name under /dev/shm when it has an inner slash, else NULL. */
-static const char *as_path(const char *name, char *path, size_t size) {
+static const char *shm_file(const char *name, char *path, size_t size) {
     while (*name == '/')
         name++;
     if (!strchr(name, '/') || strstr(name, ".."))
@@ -19,18 +16,4 @@ static const char *as_path(const char *name, char *path, size_t size) {
     return path;
 }
 
-int shm_open(const char *name, int oflag, mode_t mode) {
-    REAL(shm_open);
-    char path[PATH_MAX];
-    if (!as_path(name, path, sizeof path))
-        return real_shm_open(name, oflag, mode);
-    return open(path, oflag | O_NOFOLLOW | O_CLOEXEC, mode);
-}
-
-int shm_unlink(const char *name) {
-    REAL(shm_unlink);
-    char path[PATH_MAX];
-    if (!as_path(name, path, sizeof path))
-        return real_shm_unlink(name);
-    return unlink(path);
-}
+INTERPOSE_SHM_AS_FILE
