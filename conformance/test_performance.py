@@ -137,6 +137,7 @@ def test_mapping_versus_pread_on_a_warm_file(probe, prediction, sized_file, laye
         prediction.observe(case, seen[case], claim=claim)
     for outcome in outcomes:
         assert outcome.ok, outcome
+        assert outcome.value["reads_agree"] is not False, outcome
         assert all(len(t) == FILE_RUNS[p] for p, timed in outcome.value["patterns"].items()
                    for t in timed["seconds"].values()), outcome
     assert set(outcomes[0].value["patterns"]) == set(FILE_RUNS), outcomes[0]
