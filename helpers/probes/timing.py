@@ -4,7 +4,7 @@ Each probe times every contender once per run, in an order that rotates
 from run to run (so drift on a shared machine hits all of them alike), and
 returns all durations and their medians.  Which side is faster is decided by
 :func:`helpers.observe.faster` from those samples (a bootstrap interval of
-the ratio of medians against :data:`MARGIN`), never here.  The loops run in
+the ratio of each run against :data:`MARGIN`), never here.  The loops run in
 Python: per-access interpreter overhead is part of every figure, which is
 stated in the evidence.  What must be right whatever the timing (the bytes
 delivered) is returned too, for the checks to assert.
