@@ -309,28 +309,57 @@ def file_bytes(path: str, offset: int = 0, size: int = -1) -> Observation:
 
 
 def faster(fast: Sequence[float], slow: Sequence[float], *, margin: float,
-           resamples: int = 2000, seed: int = 0) -> Observation:
+           rounds: Sequence[int] | None = None, resamples: int = 2000,
+           seed: int = 0) -> Observation:
     """Return whether ``fast`` is faster than ``slow`` by more than ``margin``, or undecided.
 
-    The rule: the ratio of medians ``median(slow) / median(fast)`` with a
-    bootstrap 95 % interval (``resamples`` resamples, a fixed ``seed`` so the
-    same samples give the same answer).  The interval wholly above ``1 +
-    margin``: True; wholly below it: False; straddling it: undecided.  The
-    samples are durations (lower is faster).
+    ``fast[i]`` and ``slow[i]`` are durations (lower is faster) timed next to
+    each other, in run ``i``; ``rounds`` gives how many consecutive runs each
+    round of measurement contributed (one round of all of them by default).
+    The rule is on the ratio of each run, ``slow[i] / fast[i]``: a shared
+    machine has slow and fast phases that last longer than a run, and the
+    two sides of one run fall into the same phase, so a phase that slows
+    both alike divides out of their ratio, where a ratio of medians would
+    mix samples of different moments.
+
+    A phase can also change the ratio itself (when it slows one side's kind
+    of work more than the other's), and then the runs of one round agree
+    with each other and not with another round's.  So with several rounds
+    the round is the unit: each round's ratio is the median of its runs',
+    the statistic the median of the round ratios, and its bootstrap 95 %
+    interval resamples rounds; with up to five rounds the interval spans
+    from the lowest round ratio to the highest, so rounds on both sides of
+    the margin leave the comparison undecided however many runs each took.
+    With one round the interval resamples its runs.  The interval wholly
+    above ``1 + margin``: True; wholly below it: False; straddling it:
+    undecided.  ``resamples`` resamples with a fixed ``seed``: the same
+    samples give the same answer.  A shift that no round of this run saw
+    cannot be seen by any rule; the method must keep the ratio itself
+    steady, with the same call overhead on both sides.
     """
-    if len(fast) < 3 or len(slow) < 3:
-        return undecided(f"too few samples ({len(fast)} and {len(slow)}; need 3 each)")
+    if len(fast) != len(slow):
+        return undecided(f"unpaired samples ({len(fast)} and {len(slow)}); each run times "
+                         "both sides")
+    if len(fast) < 3:
+        return undecided(f"too few runs ({len(fast)}; need 3)")
+    sizes = list(rounds) if rounds is not None else [len(fast)]
+    if sum(sizes) != len(fast) or min(sizes) < 1:
+        return undecided(f"rounds {sizes} do not add up to the {len(fast)} runs")
+    ratios = [s / max(f, 1e-12) for f, s in zip(fast, slow, strict=True)]
+    grouped, start = [], 0
+    for size in sizes:
+        grouped.append(ratios[start:start + size])
+        start += size
+    units = ratios if len(grouped) == 1 else [statistics.median(g) for g in grouped]
     rng = random.Random(seed)
-    ratios = sorted(
-        statistics.median(rng.choices(slow, k=len(slow)))
-        / max(statistics.median(rng.choices(fast, k=len(fast))), 1e-12)
-        for _ in range(resamples)
-    )
-    low, high = ratios[int(0.025 * resamples)], ratios[int(0.975 * resamples) - 1]
-    point = statistics.median(slow) / max(statistics.median(fast), 1e-12)
+    estimates = sorted(statistics.median(rng.choices(units, k=len(units)))
+                       for _ in range(resamples))
+    low, high = estimates[int(0.025 * resamples)], estimates[int(0.975 * resamples) - 1]
+    point = statistics.median(units)
     evidence = {"ratio": round(point, 4), "interval": [round(low, 4), round(high, 4)],
                 "margin": margin, "fast_median": statistics.median(fast),
-                "slow_median": statistics.median(slow), "samples": [len(fast), len(slow)]}
+                "slow_median": statistics.median(slow), "samples": [len(fast), len(slow)],
+                "round_ratios": [round(statistics.median(g), 4) for g in grouped]}
     threshold = 1 + margin
     if low > threshold:
         return _make(True, "faster", evidence)

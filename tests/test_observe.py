@@ -83,6 +83,30 @@ def test_faster_decides_outside_the_margin_and_is_undecided_inside():
     close = observe.faster([1.0, 1.2, 0.9, 1.1, 1.0], [1.1, 1.0, 1.2, 1.05, 1.15], margin=0.1)
     assert close.status is observe.Status.UNDECIDED and "straddles" in close.reason
     assert observe.faster([1.0], [2.0], margin=0.1).status is observe.Status.UNDECIDED
+    assert "unpaired" in observe.faster([1.0] * 4, [2.0] * 5, margin=0.1).reason
+
+
+def test_faster_pairs_each_run_so_a_phase_that_slows_both_sides_divides_out():
+    # Half the runs in a phase twice as slow: resampled apart, either side's median jumps between
+    # the phases and a ratio of medians spans far across the margin; paired, every run's is 1.25.
+    fast = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+    slow = [1.25 * f for f in fast]
+    seen = observe.faster(fast, slow, margin=0.1)
+    assert seen.value is True and seen.evidence["interval"] == [1.25, 1.25]
+
+
+def test_faster_is_undecided_when_rounds_fall_on_both_sides_of_the_margin():
+    # Each round is tight, one above the margin and one below it: pooled, the many runs would
+    # give a narrow interval around the middle; round by round it spans both.
+    fast = [1.0] * 14
+    slow = [1.18] * 7 + [1.04] * 7
+    seen = observe.faster(fast, slow, margin=0.1, rounds=[7, 7])
+    assert seen.status is observe.Status.UNDECIDED, seen
+    assert seen.evidence["round_ratios"] == [1.18, 1.04]
+    assert seen.evidence["interval"] == [1.04, 1.18]
+    agreeing = observe.faster(fast, [1.18] * 7 + [1.15] * 7, margin=0.1, rounds=[7, 7])
+    assert agreeing.value is True
+    assert "add up" in observe.faster(fast, slow, margin=0.1, rounds=[7, 6]).reason
 
 
 def test_unobservable_and_undecided_carry_their_reason():

@@ -4,7 +4,7 @@ Each probe times every contender once per run, in an order that rotates
 from run to run (so drift on a shared machine hits all of them alike), and
 returns all durations and their medians.  Which side is faster is decided by
 :func:`helpers.observe.faster` from those samples (a bootstrap interval of
-the ratio of medians against :data:`MARGIN`), never here.  The loops run in
+the ratio of each run against :data:`MARGIN`), never here.  The loops run in
 Python: per-access interpreter overhead is part of every figure, which is
 stated in the evidence.  What must be right whatever the timing (the bytes
 delivered) is returned too, for the checks to assert.
@@ -96,18 +96,53 @@ def alternate(contenders: dict[str, Callable[[], None]], runs: int, *,
 
 # --- file access: mapping versus pread/pwrite ------------------------------------------------
 
+#: ``ssize_t pread(int, void *, size_t, off_t)`` and ``pwrite`` with the same arguments.
+_PREAD_TYPE = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t,
+                               ctypes.c_int64)
+
+
+def _foreign(name: str) -> Any:
+    """Return the C library's ``name`` (pread or pwrite) as the same kind of call as memmove.
+
+    ``ctypes.memmove`` is a ``CFUNCTYPE`` prototype over the C function's
+    address: it converts its integer arguments, releases the GIL and keeps
+    no errno.  Binding pread and pwrite the same way (not through a ``CDLL``
+    with ``use_errno``, which saves and restores errno around every call)
+    leaves the kernel's work as the difference between the two sides.
+    """
+    address = ctypes.cast(getattr(ctypes.CDLL(None), name), ctypes.c_void_p).value
+    return _PREAD_TYPE(address)
+
+
 def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> dict[str, Any]:
     """Time three access patterns over warm ``path`` through a mapping and through pread/pwrite.
 
     Patterns: one sequential pass into a 1 MiB buffer (the mapping made and
     removed inside the timed run, as a program reading a file once would),
     random 64-byte reads, and random 8-byte reads each followed by an 8-byte
-    write.  Every access is one call on either side: ``ctypes.string_at`` or
-    ``memmove`` on the mapping's address (libc), a slice of the ``mmap``
-    object (pymmap), against ``os.pread``/``os.pwrite``; no wrapper of this
-    suite sits in a timed loop.  ``runs`` gives the runs per pattern; a
-    pattern it leaves out is not timed.
-    Returns, per pattern, the timings.
+    write.  The two sides of a pattern make the same number of calls of the
+    same kind per access, so that what differs is the access the claims are
+    about (a load or store through the mapping against a system call on a
+    cached file), not the cost of reaching it from Python:
+
+    * libc: one ctypes foreign call per read or write on either side,
+      ``memmove`` between the mapping and a preallocated 64-byte buffer
+      against ``pread``/``pwrite`` (:func:`_foreign`) into and out of the
+      same buffer; addresses and offsets are worked out before the timed
+      loops.  A foreign call costs several times a 64-byte copy, and more so
+      when the machine is in a slow phase, while a system call grows less:
+      with the call overhead on one side only the ratio followed the phase
+      (1.34 in a fast phase, 0.97 in a slow one, for ``string_at``, which
+      also allocates a new bytes object, against ``os.pread``).
+    * pymmap: one slice of the ``mmap`` object per read (a new bytes object)
+      against one ``os.pread`` (a new bytes object too); a write is a slice
+      assignment against ``os.pwrite``.
+
+    No wrapper of this suite sits in a timed loop.  ``runs`` gives the runs
+    per pattern; a pattern it leaves out is not timed.  Returns, per
+    pattern, the timings, and whether an untimed pass of each side's random
+    reads delivered the bytes of the file at every offset (``reads_agree``; None when
+    random reads were not timed).
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
@@ -120,8 +155,15 @@ def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> d
     mapping.touch(range(size // PAGE), write=False)
 
     target = (ctypes.c_char * chunk).from_buffer(buffer)
-    string_at, memmove, pread, pwrite = ctypes.string_at, ctypes.memmove, os.pread, os.pwrite
-    base, handle = mapping.addr, mapping.handle
+    memmove, pread, pwrite = ctypes.memmove, os.pread, os.pwrite
+    c_pread, c_pwrite = _foreign("pread"), _foreign("pwrite")
+    handle = mapping.handle
+    small = ctypes.create_string_buffer(64)
+    dst = ctypes.addressof(small)
+    addresses = [mapping.addr + offset for offset in offsets]
+    after = [offset + 8 for offset in offsets]
+    pairs = list(zip(addresses, [a + 8 for a in addresses], strict=True))
+    positions = list(zip(offsets, after, strict=True))
 
     def sequential_mapped() -> None:
         fresh = map_fd(fd, size, layer)
@@ -141,27 +183,37 @@ def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> d
 
     def random_mapped() -> None:
         if handle is None:
-            for offset in offsets:
-                string_at(base + offset, 64)
+            for address in addresses:
+                memmove(dst, address, 64)
         else:
             for offset in offsets:
                 handle[offset:offset + 64]
 
     def random_pread() -> None:
-        for offset in offsets:
-            pread(fd, 64, offset)
+        if handle is None:
+            for offset in offsets:
+                c_pread(fd, dst, 64, offset)
+        else:
+            for offset in offsets:
+                pread(fd, 64, offset)
 
     def small_rw_mapped() -> None:
         if handle is None:
-            for offset in offsets:
-                memmove(base + offset, base + offset + 8, 8)
+            for address, source in pairs:
+                memmove(dst, source, 8)
+                memmove(address, dst, 8)
         else:
             for offset in offsets:
                 handle[offset:offset + 8] = handle[offset + 8:offset + 16]
 
     def small_rw_syscalls() -> None:
-        for offset in offsets:
-            pwrite(fd, pread(fd, 8, offset + 8), offset)
+        if handle is None:
+            for offset, source in positions:
+                c_pread(fd, dst, 8, source)
+                c_pwrite(fd, dst, 8, offset)
+        else:
+            for offset in offsets:
+                pwrite(fd, pread(fd, 8, offset + 8), offset)
 
     patterns = {
         "sequential pass": {"mapping": sequential_mapped, "pread": sequential_pread},
@@ -171,8 +223,19 @@ def file_access(path: str, layer: str, runs: dict[str, int], accesses: int) -> d
     }
     results = {pattern: alternate(contenders, runs[pattern])
                for pattern, contenders in patterns.items() if pattern in runs}
+    agree = None
+    if "random 64-byte reads" in runs:
+        agree = all(mapping.read(offset, 64) == os.pread(fd, 64, offset) for offset in offsets)
+        if handle is None:
+            agree = agree and all(c_pread(fd, dst, 64, o) == 64 and small.raw == mapping.read(o, 64)
+                                  for o in offsets)
+    mapping.close()
+    os.close(fd)
     return {"file_size": size, "accesses": accesses, "note": NOTE, "layer": layer,
-            "patterns": results}
+            "calls": "libc: one ctypes call per read or write on either side (memmove against "
+                     "pread/pwrite), into one preallocated buffer; pymmap: one slice of the mmap "
+                     "object against one os.pread/os.pwrite",
+            "reads_agree": agree, "patterns": results}
 
 
 # --- transports between two processes --------------------------------------------------------
