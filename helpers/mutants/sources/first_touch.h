@@ -1,86 +1,85 @@
-/* What the mutants that act on the first touch of a file mapping's page
- * share, as a system that serves page faults itself would.
+/* What the mutants that act on the first touch of a file mapping share, as
+ * a system that serves a mapping's first fault itself would.
  *
- * A probe's file mapping (probe_call() in mutant.h) of a regular file is
- * made as asked, so that mmap fails or succeeds exactly as before, and then
- * hidden behind PROT_NONE.  The first load or store of each page faults; a
- * SIGSEGV handler runs the mutant's first_touch() for that page, gives the
- * page the protection mmap was asked for and lets the access run again.
- * The data stay the kernel's own shared or private pages, so sharing,
- * coherence and write-back are untouched: only what happens at the first
- * touch changes.
+ * A probe's mapping (probe_call() in mutant.h) of a regular file on a
+ * device is made as asked, so that mmap fails or succeeds exactly as
+ * before, and then hidden behind PROT_NONE.  Its first load or store
+ * faults; a SIGSEGV handler runs the mutant's first_touch() for the
+ * mapping and the address touched, gives the whole mapping back the protection mmap was asked for
+ * (one mapping again, as /proc/self/smaps shows it) and lets the access run
+ * again.  The pages stay the kernel's own shared or private ones, so
+ * sharing, coherence and write-back are untouched: only what happens at
+ * the first touch changes.
  *
- * A fault the mutant does not own (another address, a page touched
- * before, a page mprotect or munmap has been asked about since) goes to
- * the handler that was there before, so a check that expects SIGSEGV gets
- * it; with the default disposition the fault recurs there and kills.
- * mprotect, munmap and mremap settle the pages they name first: the pages
- * get back their asked-for protection and the mutant forgets them, so a
- * protection a check sets is the one the check then meets.
+ * Left as the kernel made them: mappings of files that live in memory
+ * (tmpfs, shm objects, memfds: their pages are the file, as even a system
+ * without an MMU maps them directly), mappings asked for at an address (a
+ * hint, MAP_FIXED or MAP_FIXED_NOREPLACE: they stand for address-space
+ * layouts, not for file access), and prefaulted ones (MAP_POPULATE,
+ * MAP_LOCKED), which have no first touch.
  *
- * Each mutant defines first_touch(const struct touched *m, size_t page),
- * which this header declares, after including it.  Needs "mutant.h" and
- * "regions.h" first. */
+ * A fault the mutant does not own goes to the handler that was there
+ * before, so a check that expects SIGSEGV gets it; with the default
+ * disposition the fault recurs there and kills.  mmap, mprotect, munmap,
+ * mremap, mlock and madvise settle a followed mapping whose pages they
+ * name, before the real call: it gets back its asked-for protection and the
+ * mutant forgets it, so a protection a check sets is the one the check then
+ * meets, and pages a call makes resident are no first touch.
+ *
+ * Each mutant defines first_touch(const struct touched *m, uintptr_t at,
+ * int store), which this
+ * header declares, after including it.  Needs "mutant.h" and
+ * "descriptors.h" first. */
 #ifndef MMAPCHECK_FIRST_TOUCH_H
 #define MMAPCHECK_FIRST_TOUCH_H
 
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <ucontext.h>
 
-/* Mappings followed at once, and the largest followed; larger or further
- * mappings are left as the kernel made them. */
+/* Mappings followed at once; further ones are left as the kernel made them. */
 #define TOUCH_SLOTS 32
-#define TOUCH_MAX_PAGES 65536
 
-/* One followed mapping: where it is, what it maps, which pages wait for
- * their first touch. */
+/* One followed mapping, hidden until its first touch. */
 struct touched {
     uintptr_t start;
-    size_t pages;
+    size_t length;                /* in whole pages; 0: a free slot */
     int prot, flags;
     off_t offset;                 /* of the file, at start */
     dev_t dev;
     ino_t ino;
     char path[PATH_MAX];          /* of the file when it was mapped */
-    unsigned char pending[TOUCH_MAX_PAGES / 8];
 };
 
 static struct touched touch_slots[TOUCH_SLOTS];
 static struct sigaction touch_previous;
 
-static int first_touch(const struct touched *m, size_t page);
+/* store: 1 when the access that faulted was a store, 0 when a load, -1
+ * where the processor's fault report does not say. */
+static void first_touch(const struct touched *m, uintptr_t at, int store);
 
-static inline int pending_page(const struct touched *m, size_t page) {
-    return m->pending[page / 8] >> (page % 8) & 1;
+/* Whether the access behind a fault was a store: the page-fault error code
+ * the kernel passes in the signal context says so on x86. */
+static inline int fault_was_store(void *context) {
+#if defined(__x86_64__) || defined(__i386__)
+    return (((ucontext_t *)context)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#else
+    (void)context;
+    return -1;
+#endif
 }
 
-static inline void clear_page(struct touched *m, size_t page) {
-    m->pending[page / 8] &= (unsigned char)~(1u << (page % 8));
-}
-
-/* Forget the pages of [addr, addr+length) that wait for a first touch;
- * with restore, give them their asked-for protection first. */
-static void settle(uintptr_t addr, size_t length, int restore) {
+/* Give every followed mapping that shares a page with [addr, addr+length)
+ * its asked-for protection, and forget it. */
+static void settle(uintptr_t addr, size_t length) {
     REAL(mprotect);
-    uintptr_t page = (uintptr_t)kernel_page();
-    uintptr_t from = addr - addr % page, to = addr + length;
     for (int s = 0; s < TOUCH_SLOTS; s++) {
         struct touched *m = &touch_slots[s];
-        uintptr_t end = m->start + m->pages * page;
-        if (!m->pages || to <= m->start || end <= from)
-            continue;
-        size_t first = from > m->start ? (from - m->start) / page : 0;
-        size_t last = to < end ? (to - m->start + page - 1) / page : m->pages;
-        for (size_t p = first; p < last; p++) {
-            if (pending_page(m, p)) {
-                if (restore)
-                    real_mprotect((void *)(m->start + p * page), page, m->prot);
-                clear_page(m, p);
-            }
+        if (m->length && addr < m->start + m->length && m->start < addr + length) {
+            real_mprotect((void *)m->start, m->length, m->prot);
+            m->length = 0;
         }
-        if (first == 0 && last == m->pages)
-            m->pages = 0;
     }
 }
 
@@ -97,19 +96,16 @@ static void pass_on(int signum, siginfo_t *info, void *context) {
 static void on_fault(int signum, siginfo_t *info, void *context) {
     REAL(mprotect);
     int saved = errno;
-    uintptr_t at = (uintptr_t)info->si_addr, page = (uintptr_t)kernel_page();
+    uintptr_t at = (uintptr_t)info->si_addr;
     for (int s = 0; info->si_code == SEGV_ACCERR && s < TOUCH_SLOTS; s++) {
         struct touched *m = &touch_slots[s];
-        if (!m->pages || at < m->start || at >= m->start + m->pages * page)
+        if (!m->length || at < m->start || at >= m->start + m->length)
             continue;
-        size_t p = (at - m->start) / page;
-        if (!pending_page(m, p))
-            break;
-        clear_page(m, p);
-        first_touch(m, p);
-        real_mprotect((void *)(m->start + p * page), page, m->prot);
+        first_touch(m, at, fault_was_store(context));
+        real_mprotect((void *)m->start, m->length, m->prot);
+        m->length = 0;
         errno = saved;
-        return;  /* the access runs again, on a page that allows it */
+        return;  /* the access runs again, on a mapping that allows it */
     }
     errno = saved;
     pass_on(signum, info, context);
@@ -124,21 +120,23 @@ static void install_on_fault(void) {
         touch_previous = old;
 }
 
-/* Follow the new mapping at base: hide it, note what it maps. */
+/* Whether the mapping about to be made is one the mutant follows. */
+static int followed(void *addr, int prot, int flags, int fd) {
+    return file_mapping(flags, fd) && !addr && prot != PROT_NONE
+        && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE | MAP_LOCKED))
+        && probe_call() && is_disk_file(fd);
+}
+
+/* Hide the new mapping at base until its first touch. */
 static void follow(void *base, size_t length, int prot, int flags, int fd, off_t offset) {
     REAL(mprotect);
     struct stat st;
-    size_t pages = (length + (size_t)kernel_page() - 1) / (size_t)kernel_page();
-    if (prot == PROT_NONE || pages > TOUCH_MAX_PAGES || fstat(fd, &st) || !S_ISREG(st.st_mode))
-        return;
+    char path[PATH_MAX];
     struct touched *m = NULL;
     for (int s = 0; s < TOUCH_SLOTS && !m; s++)
-        if (!touch_slots[s].pages)
+        if (!touch_slots[s].length)
             m = &touch_slots[s];
-    if (!m)
-        return;
-    char path[PATH_MAX];
-    if (fd_path(fd, path, sizeof path) < 0 || path[0] != '/')
+    if (!m || fstat(fd, &st) || fd_path(fd, path, sizeof path) < 0 || path[0] != '/')
         return;
     install_on_fault();
     if (real_mprotect(base, length, PROT_NONE))
@@ -150,13 +148,11 @@ static void follow(void *base, size_t length, int prot, int flags, int fd, off_t
     m->offset = offset;
     m->dev = st.st_dev;
     m->ino = st.st_ino;
-    memset(m->pending, 0, (pages + 7) / 8);
-    for (size_t p = 0; p < pages; p++)
-        m->pending[p / 8] |= (unsigned char)(1u << (p % 8));
-    m->pages = pages;
+    m->length = (length + (size_t)kernel_page() - 1) / (size_t)kernel_page()
+        * (size_t)kernel_page();  /* the protection covers whole pages */
 }
 
-/* Open the file a followed mapping maps, read-only, or return -1 when the
+/* Open the file a followed mapping maps, read-only, or return -1 when its
  * path no longer names it. */
 static inline int open_mapped(const struct touched *m) {
     struct stat st;
@@ -170,11 +166,14 @@ static inline int open_mapped(const struct touched *m) {
 
 static void *mutate(mmap_fn real, void *addr, size_t length, int prot, int flags,
                     int fd, off_t offset) {
-    int probe = file_mapping(flags, fd) && probe_call();
+    int saved = errno;
+    if (addr)
+        settle((uintptr_t)addr, length);  /* a MAP_FIXED mapping may replace its pages */
+    int follow_it = followed(addr, prot, flags, fd);
+    errno = saved;
     void *base = real(addr, length, prot, flags, fd, offset);
-    if (base != MAP_FAILED && probe) {
-        int saved = errno;
-        settle((uintptr_t)base, length, 0);  /* pages a MAP_FIXED mapping replaced */
+    if (base != MAP_FAILED && follow_it) {
+        saved = errno;
         follow(base, length, prot, flags, fd, offset);
         errno = saved;
     }
@@ -185,13 +184,13 @@ INTERPOSE_MMAP
 
 int mprotect(void *addr, size_t length, int prot) {
     REAL(mprotect);
-    settle((uintptr_t)addr, length, 1);  /* should the call fail, they stay usable */
+    settle((uintptr_t)addr, length);
     return real_mprotect(addr, length, prot);
 }
 
 int munmap(void *addr, size_t length) {
     REAL(munmap);
-    settle((uintptr_t)addr, length, 0);
+    settle((uintptr_t)addr, length);
     return real_munmap(addr, length);
 }
 
@@ -201,8 +200,28 @@ void *mremap(void *old, size_t old_length, size_t new_length, int flags, ...) {
     va_start(ap, flags);
     void *new_address = va_arg(ap, void *);
     va_end(ap);
-    settle((uintptr_t)old, old_length, 1);  /* moved pages keep their protection */
+    settle((uintptr_t)old, old_length);
+    if (flags & MREMAP_FIXED)
+        settle((uintptr_t)new_address, new_length);
     return real_mremap(old, old_length, new_length, flags, new_address);
+}
+
+int mlock(const void *addr, size_t length) {
+    REAL(mlock);
+    settle((uintptr_t)addr, length);
+    return real_mlock(addr, length);
+}
+
+int mlock2(const void *addr, size_t length, unsigned int flags) {
+    REAL(mlock2);
+    settle((uintptr_t)addr, length);
+    return real_mlock2(addr, length, flags);
+}
+
+int madvise(void *addr, size_t length, int advice) {
+    REAL(madvise);
+    settle((uintptr_t)addr, length);
+    return real_madvise(addr, length, advice);
 }
 
 #endif

@@ -1,24 +1,28 @@
-/* mmap(2) DESCRIPTION: the file's pages are mapped into the address
- * space, so loads and stores reach them without a system call (only page
- * faults, which /proc/[pid]/io does not count as reads or writes).
- * Mutant: the first touch of each page of a probe's file mapping is served
- * as a system without an MMU-backed page cache would serve it, by a
- * read(2) of that page of the file (pread, counted in syscr and rchar).
- * The data the mapping shows stay the kernel's (first_touch.h). */
+/* mmap(2) DESCRIPTION: the file is mapped into the address space, so loads
+ * and stores reach its pages without a system call (only page faults,
+ * which /proc/[pid]/io does not count as reads or writes).
+ * Mutant: the first touch of a probe's mapping of a file on a device reads
+ * the page touched from the file with read(2) (pread, counted in syscr and
+ * rchar), as a system that fills a mapping from its file with reads would;
+ * the pages the mapping shows stay the kernel's (first_touch.h). */
 #include "mutant.h"
 #include "regions.h"
+#include "descriptors.h"
 #include "first_touch.h"
 
-/* Where the page read lands: the bytes are the ones the mapping holds. */
-static char page_buffer[1 << 16];
+/* Where the page read lands: its bytes are the ones the mapping shows. */
+static char read_buffer[1 << 16];
 
-static int first_touch(const struct touched *m, size_t page) {
-    size_t size = (size_t)kernel_page();
+static void first_touch(const struct touched *m, uintptr_t at, int store) {
+    (void)store;
+    size_t page = (size_t)kernel_page();
     int fd = open_mapped(m);
     if (fd < 0)
-        return -1;
-    ssize_t got = pread(fd, page_buffer, size < sizeof page_buffer ? size : sizeof page_buffer,
-                        m->offset + (off_t)(page * size));
+        return;
+    /* No read-ahead: the page cache gets the page read and no more, so the
+     * pages the fault then maps are those it would have mapped anyway. */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    off_t where = m->offset + (off_t)((at - m->start) / page * page);
+    pread(fd, read_buffer, page < sizeof read_buffer ? page : sizeof read_buffer, where);
     close(fd);
-    return got < 0 ? -1 : 0;
 }
