@@ -3,8 +3,9 @@
  * page holds, at once.
  * Mutant: the first load from a probe's shared mapping of a file on a
  * device, where that page of the file holds only zeros while another
- * process maps the file shared and writable, waits, as a read of an empty
- * pipe does, until a byte of the page is not zero (bounded: WAIT_S seconds,
+ * process shares a mapping of the file (a peer that may store into it),
+ * waits, as a read of an empty pipe does while a writer exists, until a
+ * byte of the page is not zero (bounded: WAIT_S seconds,
  * after which it returns what the page holds).  Stores never wait, and the
  * waiting makes no read or write calls (the page is looked at through a
  * mapping of its own).  The machinery is first_touch.h's. */
@@ -40,14 +41,16 @@ static int page_all_zero(int fd, off_t where) {
     return zero;
 }
 
-/* Whether a line of a maps file is a shared writable mapping of the file. */
-static int writable_shared_of(const char *line, const struct touched *m) {
+/* Whether a line of a maps file is a shared mapping of the file.  Its
+ * protection does not count: a peer's mapping may still be hidden until
+ * its first touch (first_touch.h), and mprotect can make any writable. */
+static int shared_of(const char *line, const struct touched *m) {
     const char *p = line;
     parse_hex(&p);
     if (*p++ != '-')
         return 0;
     parse_hex(&p);
-    if (*p++ != ' ' || strlen(p) < 5 || p[1] != 'w' || p[3] != 's')
+    if (*p++ != ' ' || strlen(p) < 5 || p[3] != 's')
         return 0;
     p += 5;
     parse_hex(&p);  /* offset */
@@ -65,8 +68,8 @@ static int writable_shared_of(const char *line, const struct touched *m) {
     return major_ == major(m->dev) && minor_ == minor(m->dev) && inode == m->ino;
 }
 
-/* Whether the maps file of process ``pid`` shows a writer of the file. */
-static int maps_a_writer(const char *pid, const struct touched *m) {
+/* Whether the maps file of process ``pid`` shows a shared mapping of the file. */
+static int maps_shared(const char *pid, const struct touched *m) {
     char path[64], buf[8192], line[PATH_MAX + 128];
     snprintf(path, sizeof path, "/proc/%s/maps", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -84,17 +87,17 @@ static int maps_a_writer(const char *pid, const struct touched *m) {
             }
             line[used] = '\0';
             used = 0;
-            found = writable_shared_of(line, m);
+            found = shared_of(line, m);
         }
     }
     close(fd);
     return found;
 }
 
-/* Whether a process other than this one maps the file shared and writable,
- * as a pipe's reader waits only while a writer exists.  Raw getdents64,
- * no malloc: this runs in a signal handler. */
-static int another_writer(const struct touched *m) {
+/* Whether a process other than this one maps the file shared, as a pipe's
+ * reader waits only while a writer exists.  Raw getdents64, no malloc: this
+ * runs in a signal handler. */
+static int another_sharer(const struct touched *m) {
     char entries[4096], self[24];
     snprintf(self, sizeof self, "%d", (int)getpid());
     int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -113,7 +116,7 @@ static int another_writer(const struct touched *m) {
             } *entry = (void *)(entries + at);
             at += entry->reclen;
             if (entry->name[0] >= '1' && entry->name[0] <= '9' && strcmp(entry->name, self))
-                found = maps_a_writer(entry->name, m);
+                found = maps_shared(entry->name, m);
         }
     }
     close(dir);
@@ -128,7 +131,7 @@ static void first_touch(const struct touched *m, uintptr_t at, int store) {
     int fd = open_mapped(m);
     if (fd < 0)
         return;
-    if (page_all_zero(fd, where) == 1 && another_writer(m)) {
+    if (page_all_zero(fd, where) == 1 && another_sharer(m)) {
         struct timespec nap = {0, POLL_NS};
         for (long waited = 0; waited < WAIT_S * 1000000000L && page_all_zero(fd, where) == 1;
              waited += POLL_NS)
