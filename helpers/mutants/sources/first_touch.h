@@ -1,22 +1,27 @@
 /* What the mutants that act on the first touch of a file mapping share, as
  * a system that serves a mapping's first fault itself would.
  *
- * A probe's mapping (probe_call() in mutant.h) of a regular file on a
- * device is made as asked, so that mmap fails or succeeds exactly as
- * before, and then hidden behind PROT_NONE.  Its first load or store
- * faults; a SIGSEGV handler runs the mutant's first_touch() for the
- * mapping and the address touched, gives the whole mapping back the protection mmap was asked for
- * (one mapping again, as /proc/self/smaps shows it) and lets the access run
- * again.  The pages stay the kernel's own shared or private ones, so
- * sharing, coherence and write-back are untouched: only what happens at
- * the first touch changes.
+ * A mapping of a regular file on a device that a probe makes through
+ * Python's mmap module (mmap_module_call() in mutant.h) is made as asked,
+ * so that mmap fails or succeeds exactly as before, and then hidden behind
+ * PROT_NONE.  Its first load or store faults; a SIGSEGV handler runs the
+ * mutant's first_touch() for the mapping and the address touched, gives
+ * the whole mapping back the protection mmap was asked for (one mapping
+ * again, as /proc/self/smaps shows it) and lets the access run again.  The
+ * pages stay the kernel's own shared or private ones, so sharing,
+ * coherence and write-back are untouched: only what happens at the first
+ * touch changes.
  *
- * Left as the kernel made them: mappings of files that live in memory
- * (tmpfs, shm objects, memfds: their pages are the file, as even a system
- * without an MMU maps them directly), mappings asked for at an address (a
- * hint, MAP_FIXED or MAP_FIXED_NOREPLACE: they stand for address-space
- * layouts, not for file access), and prefaulted ones (MAP_POPULATE,
- * MAP_LOCKED), which have no first touch.
+ * Only the mmap module's mappings: the hidden protection shows in
+ * /proc/self/maps until the first touch, and the address-space model,
+ * which maps through ctypes, compares those lines after every step; there
+ * the mechanism, not the behaviour, would differ.  Left as the kernel made
+ * them as well: mappings of files that live in memory (tmpfs, shm objects,
+ * memfds: their pages are the file, as even a system without an MMU maps
+ * them directly), mappings asked for at an address (a hint, MAP_FIXED or
+ * MAP_FIXED_NOREPLACE: they stand for address-space layouts, not for file
+ * access), and prefaulted ones (MAP_POPULATE, MAP_LOCKED), which have no
+ * first touch.
  *
  * A fault the mutant does not own goes to the handler that was there
  * before, so a check that expects SIGSEGV gets it; with the default
@@ -27,9 +32,8 @@
  * meets, and pages a call makes resident are no first touch.
  *
  * Each mutant defines first_touch(const struct touched *m, uintptr_t at,
- * int store), which this
- * header declares, after including it.  Needs "mutant.h" and
- * "descriptors.h" first. */
+ * int store), which this header declares, after including it.  Needs
+ * "mutant.h" and "descriptors.h" first. */
 #ifndef MMAPCHECK_FIRST_TOUCH_H
 #define MMAPCHECK_FIRST_TOUCH_H
 
@@ -124,7 +128,7 @@ static void install_on_fault(void) {
 static int followed(void *addr, int prot, int flags, int fd) {
     return file_mapping(flags, fd) && !addr && prot != PROT_NONE
         && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE | MAP_LOCKED))
-        && probe_call() && is_disk_file(fd);
+        && mmap_module_call(caller_object()) && is_disk_file(fd);
 }
 
 /* Hide the new mapping at base until its first touch. */
