@@ -29,7 +29,11 @@
  * mremap, mlock and madvise settle a followed mapping whose pages they
  * name, before the real call: it gets back its asked-for protection and the
  * mutant forgets it, so a protection a check sets is the one the check then
- * meets, and pages a call makes resident are no first touch.
+ * meets, and pages a call makes resident are no first touch.  A first
+ * touch the kernel makes on the process's behalf (write(2) from the
+ * mapping, read(2) into it) raises no signal: it fails with EFAULT, so a
+ * probe that hands an untouched mapping to a system call is not one these
+ * mutants suit.
  *
  * Each mutant defines first_touch(const struct touched *m, uintptr_t at,
  * int store), which this header declares, after including it.  Needs
