@@ -1,10 +1,11 @@
 /* mmap(2) DESCRIPTION: the file is mapped into the address space, so loads
  * and stores reach its pages without a system call (only page faults,
  * which /proc/[pid]/io does not count as reads or writes).
- * Mutant: the first touch of a probe's mapping of a file on a device reads
- * the page touched from the file with read(2) (pread, counted in syscr and
+ * Mutant: the first touch of a mapping of a file on a device reads the
+ * page touched from the file with read(2) (pread, counted in syscr and
  * rchar), as a system that fills a mapping from its file with reads would;
- * the pages the mapping shows stay the kernel's (first_touch.h). */
+ * the pages the mapping shows stay the kernel's.  Which mappings (a probe's,
+ * made through Python's mmap module) and how: first_touch.h. */
 #include "mutant.h"
 #include "regions.h"
 #include "descriptors.h"

@@ -1,14 +1,16 @@
 /* pipe(7) waits a reader of an empty pipe while a writer exists; mmap(2)
  * knows no such wait: a load from a MAP_SHARED mapping returns what the
  * page holds, at once.
- * Mutant: the first load from a probe's shared mapping of a file on a
- * device, where that page of the file holds only zeros while another
- * process shares a mapping of the file (a peer that may store into it),
- * waits, as a read of an empty pipe does while a writer exists, until a
- * byte of the page is not zero (bounded: WAIT_S seconds,
- * after which it returns what the page holds).  Stores never wait, and the
- * waiting makes no read or write calls (the page is looked at through a
- * mapping of its own).  The machinery is first_touch.h's. */
+ * Mutant: the first load from a shared mapping of a file on a device,
+ * where that page of the file holds only zeros while another process
+ * shares a mapping of the file (a peer that may store into it), waits, as
+ * a read of an empty pipe does while a writer exists, until a byte of the
+ * page is not zero (bounded: WAIT_S seconds, after which it returns what
+ * the page holds).  Stores never wait, nor does anything where the
+ * processor does not say whether a fault was a store, and the waiting
+ * makes no read or write calls (the page is looked at through a mapping of
+ * its own).  Which mappings (a probe's, made through Python's mmap module)
+ * and how: first_touch.h. */
 #include "mutant.h"
 #include "regions.h"
 #include "descriptors.h"
