@@ -169,8 +169,10 @@ def test_mapping_an_empty_file_needs_no_byte(probe, prediction, sized_file):
     grown_after = probe(grow_under_mapping, sized_file(0), GO_MAP, 1, 0)
     # The probe maps 128 MiB and takes &b[0] without an access: "ok" when both work.
     prediction.observe("map-empty-file", observe.succeeded(mapped))
-    prediction.observe("load-first-byte", observe.result(touched))
-    prediction.observe("grow-after-mapping", observe.result(grown_after))
+    # A load or store needs the mapping: where mmap refused the empty file, there was none.
+    prediction.observe("load-first-byte", observe.access(touched, "the empty file's mapping"))
+    prediction.observe("grow-after-mapping",
+                       observe.access(grown_after, "the empty file's mapping"))
     assert mapped.ok and mapped.value["size"] == 0, mapped
     assert touched.signal == "SIGBUS", touched
     assert grown_after.ok, grown_after

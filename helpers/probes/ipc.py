@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import libc, names
-from helpers.probes.pages import map_anonymous, map_fd, vma_of
+from helpers.probes.pages import Mapping, map_anonymous, map_fd, vma_of
 
 PAGE = libc.PAGE_SIZE
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -361,6 +361,14 @@ def _read_pipe(ready: int, pipe: int, flag_addr: int) -> dict[str, Any]:
     return {"data": data.hex(), "writer_had_written": written}
 
 
+def _load_mapping(ready: int, mapping: Mapping, n: int, flag_addr: int) -> dict[str, Any]:
+    """Say ready, then load ``n`` bytes from ``mapping``; return them and whether writing began."""
+    os.write(ready, b"m")
+    data = mapping.read(0, n)
+    written = bool(ctypes.c_long.from_address(flag_addr).value)
+    return {"data": data.hex(), "writer_had_written": written}
+
+
 def _wait_until_asleep(pid: int, timeout: float) -> str:
     """Wait, bounded, until process ``pid`` sleeps (state S) or has ended; say which.
 
@@ -391,11 +399,13 @@ def pipe_versus_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
 
     The writer (forked) waits for a go signal; then it raises a flag in
     shared memory and only after that stores ``token`` into its own mapping
-    of ``path`` and writes it to the pipe.  The go comes after this process
-    has read its mapping, and after a second reader (forked) that reads the
-    pipe is asleep or done.  Each read notes whether the flag was up when it
-    returned: down means it returned before any writer wrote.  Also returns
-    a non-blocking read of the empty pipe and what both carry afterwards.
+    of ``path`` and writes it to the pipe.  Two readers (forked), one that
+    loads from this process's mapping and one that reads the pipe, are each
+    asleep or done before the go: the same footing, so a load that waited
+    for the writer as the pipe's read does would show it.  Each read notes
+    whether the flag was up when it returned: down means it returned before
+    any writer wrote.  Also returns a non-blocking read of the empty pipe
+    and what both carry afterwards.
     """
     flag = libc.mmap(0, PAGE, libc.PROT_READ | libc.PROT_WRITE,
                      libc.MAP_SHARED | libc.MAP_ANONYMOUS)
@@ -407,8 +417,9 @@ def pipe_versus_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
     os.close(data_w)
     os.close(go_r)
     try:
-        early = mapping.read(0, len(token))
-        mapping_flag = bool(ctypes.c_long.from_address(flag).value)
+        loader = start_forked(_load_mapping, ready_w, mapping, len(token), flag)
+        read_exactly(ready_r, 1, _HANDSHAKE_S, "mapping reader")
+        loader_state = _wait_until_asleep(loader.pid, _HANDSHAKE_S)
         os.set_blocking(data_r, False)
         try:
             os.read(data_r, 64)
@@ -421,15 +432,18 @@ def pipe_versus_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
         reader_state = _wait_until_asleep(reader.pid, _HANDSHAKE_S)
         os.write(go_w, b"g")
         piped = reader.result(timeout=_HANDSHAKE_S)
+        loaded = loader.result(timeout=_HANDSHAKE_S)
         late = mapping.read(0, len(token))
         writer.result(timeout=_HANDSHAKE_S)
     finally:
         for fd in (go_w, ready_r, ready_w, data_r):
             os.close(fd)
+    early = bytes.fromhex(loaded["data"])
     return {"pipe_nonblocking_read": nonblocking,
             "pipe_reader_when_writer_released": reader_state,
+            "mapping_reader_when_writer_released": loader_state,
             "pipe_read_returned_before_write": not piped["writer_had_written"],
-            "mapping_read_returned_before_write": not mapping_flag,
+            "mapping_read_returned_before_write": not loaded["writer_had_written"],
             "mapping_read_before_peer": early.hex(),
             "mapping_read_before_peer_is_zero": early == bytes(len(early)),
             "pipe_after_peer": piped["data"], "mapping_after_peer": late.hex()}

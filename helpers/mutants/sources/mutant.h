@@ -100,17 +100,32 @@ static inline int gil_released(void) {
     return check && !check();
 }
 
+/* The object the interposed call being served was made from, or NULL. */
+static inline const char *caller_object(void) {
+    Dl_info info;
+    if (!mutant_caller || !dladdr(mutant_caller, &info) || !info.dli_fname)
+        return NULL;
+    return info.dli_fname;
+}
+
+/* Whether the call comes from Python's mmap module (the pymmap layer). */
+static inline int mmap_module_call(const char *object) {
+    if (!object)
+        return 0;
+    if (starts(base_name(object), "mmap."))
+        return 1;
+    const char *builtin = builtin_mmap_object();
+    return builtin && strcmp(builtin, object) == 0 && gil_released();
+}
+
 /* Whether the interposed call being served comes from code the checks
  * drive (see the header comment). */
 static inline int probe_call(void) {
-    Dl_info info;
-    if (!mutant_caller || !dladdr(mutant_caller, &info) || !info.dli_fname)
+    const char *object = caller_object();
+    if (!object)
         return 0;
-    const char *name = base_name(info.dli_fname);
-    if (starts(name, "libffi.") || starts(name, "_ctypes.") || starts(name, "mmap."))
-        return 1;
-    const char *builtin = builtin_mmap_object();
-    return builtin && strcmp(builtin, info.dli_fname) == 0 && gil_released();
+    const char *name = base_name(object);
+    return starts(name, "libffi.") || starts(name, "_ctypes.") || mmap_module_call(object);
 }
 
 /* An anonymous mapping asked for by a probe: the only kind a mutant of
