@@ -144,6 +144,7 @@ def test_tail_stores_never_reach_the_file(probe, prediction, sized_file, directo
     assert seen["mapping_reads"] == ord("Z") and seen["size_after_store"] == 100, seen
     assert not seen["file_holds_z"], seen
     assert seen["byte_after_growth"] == 0, seen  # ftruncate(2): the extended part reads as 0
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
 
 
 @pytest.mark.claim("go-mmap.truncate-grow-under-mapping")

@@ -72,6 +72,7 @@ def test_shared_store_is_in_page_cache_at_once_and_on_disk_after_msync(
     assert outcome.ok, outcome
     seen = outcome.value
     assert sees.value is True, seen  # one page cache: read(2) sees the store at once
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
     if writes_back(path):  # dirty until written back, clean after msync(MS_SYNC)
         assert seen["dirty_kb_before_store"] == 0 < seen["dirty_kb_after_store"], seen
         assert seen["dirty_kb_after_sync"] == 0, seen
@@ -89,6 +90,7 @@ def test_private_store_never_reaches_the_file(probe, prediction, sized_file, lay
     seen = outcome.value
     untouched = (b"." * len(TOKEN)).hex()
     assert seen["new_descriptor_reads"] == seen["file_after_msync_and_munmap"] == untouched, seen
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
 
 
 @pytest.mark.claim("unp-shm.msync-subrange")

@@ -56,6 +56,7 @@ def test_private_write_stays_private(probe, prediction, sized_file):
     assert seen["private"] == WRITTEN.hex(), seen
     assert seen["file"] == seen["shared"] == seen["other_process"] == ORIGINAL.hex(), seen
     assert seen["new_files"] == [], seen
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
 
 
 @pytest.mark.claim(*COW_CLAIMS, NEW_FILE)
@@ -115,6 +116,7 @@ def test_shared_store_is_seen_by_unrelated_process_and_file(probe, prediction, s
     expected = {"peer_shared": TOKEN.hex(), "here_reads_answer": ANSWER.hex(),
                 "new_descriptor": TOKEN.hex()}
     assert {key: seen[key] for key in expected} == expected, seen
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
 
 
 PAIRING_CLAIMS = ("memmap-ipc.ipc-needs-map-shared", "webserver-mmap.map-shared-required-for-ipc")
@@ -198,6 +200,7 @@ def test_private_store_reaches_no_one(probe, prediction, sized_file, layer):
     seen, original = outcome.value, outcome.value["original"]
     assert seen["here"] == TOKEN.hex(), seen
     assert all(seen[key] == original for key in OTHERS), seen
+    assert seen["msync_errno"] is None, seen  # msync(2): a valid range of a mapping syncs
 
 
 # --- the mapping and the file, byte for byte -------------------------------------------------

@@ -57,6 +57,21 @@ def errno_name(err: int | OSError | None) -> str | None:
     return _ERRNO_NAMES.get(err) or errno.errorcode.get(err, f"E?{err}")
 
 
+def errno_of(call: Callable[..., object], *args: object) -> str | None:
+    """Run ``call(*args)``; return the errno name of the OSError it raised, None if none.
+
+    For a step a probe takes on the way to its question (an msync before the
+    file is read, a close after the mapping is made): a platform where that
+    step fails must not hide what the probe looks at after it, so the
+    failure becomes evidence the probe returns, not an exception ending it.
+    """
+    try:
+        call(*args)
+    except OSError as exc:
+        return errno_name(exc)
+    return None
+
+
 #: Where two names share a number, the one the memory-mapping man pages use
 #: (Linux gives ENOTSUP and EOPNOTSUPP the same value; mmap(2) says EOPNOTSUPP).
 _ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP", errno.EAGAIN: "EAGAIN"}

@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr
 from helpers.probes.mapping import backing, bits
 
@@ -43,7 +44,7 @@ def map_null(kind: str, lengths: list[int], path: str | None = None) -> dict[str
             fd = os.open(path, os.O_RDWR) if kind == "pymmap-file" else -1
             mapped = pymmap.mmap(fd, length)
             if fd != -1:
-                os.close(fd)
+                release(fd)
             view = ctypes.c_char.from_buffer(mapped)
             addresses.append(ctypes.addressof(view))
             keep.append((mapped, view))
@@ -52,7 +53,7 @@ def map_null(kind: str, lengths: list[int], path: str | None = None) -> dict[str
         flags = libc.MAP_SHARED if kind == "file" else libc.MAP_PRIVATE | libc.MAP_ANONYMOUS
         addresses.append(libc.mmap(0, length, libc.PROT_READ, flags, fd, 0))
         if fd != -1:
-            os.close(fd)
+            release(fd)
     floor = mmap_min_addr()
     return {"addresses": addresses, "mmap_min_addr": floor,
             "all_page_aligned": all(a % libc.PAGE_SIZE == 0 for a in addresses),
@@ -136,7 +137,7 @@ def fixed_over_mapping(path: str, *, flag: str = "MAP_FIXED",
         base = libc.mmap(0, 4 * page, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
         file_byte = os.pread(fd, 1, 0)[0]
     finally:
-        os.close(fd)
+        release(fd)
     note(base=base)
     with backing(over) as (flags, fd):
         result, err = libc.mmap_raw(base + page, 2 * page, libc.PROT_READ,

@@ -19,6 +19,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.mapping import backing, bits, open_mode
 
 #: Owner of what an unprivileged probe child runs as (``nobody`` on Linux).
@@ -67,7 +68,7 @@ def mmap_returns(path: str | None, length: int, *, addr: int = 0, prot: str = "P
         result, err = libc.mmap_raw(addr, length, bits(prot), bits(flags), fd, offset)
     finally:
         if fd != -1:
-            os.close(fd)
+            release(fd)
     return {"returned": result, "map_failed": result == libc.MAP_FAILED, "errno": err,
             "errno_set": err is not None, "page_aligned": result % libc.PAGE_SIZE == 0,
             "spelled": spelled_pointer(result)}
@@ -129,7 +130,7 @@ def map_file_length(path: str, how: str) -> dict[str, Any]:
         length = os.fstat(fd).st_size if how == "fstat" else os.lseek(fd, 0, os.SEEK_END)
         addr = libc.mmap(0, length, libc.PROT_READ, libc.MAP_SHARED, fd, 0)
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr, length=length)
     return {"length": length, "head": libc.read_bytes(addr, min(length, 16)).hex()}
 
@@ -149,7 +150,7 @@ def munmap_length(path: str, map_pages: int, unmap_length: int, *,
     base = libc.mmap(0, total * page, libc.PROT_NONE, anonymous)
     fd = os.open(path, os.O_RDONLY)
     libc.mmap(base, map_pages * page, libc.PROT_READ, libc.MAP_SHARED | libc.MAP_FIXED, fd)
-    os.close(fd)
+    release(fd)
     if neighbour_pages:  # a second mapping (other protection) right after the first
         libc.mmap(base + map_pages * page, neighbour_pages * page,
                   libc.PROT_READ | libc.PROT_WRITE, anonymous | libc.MAP_FIXED)
@@ -168,10 +169,10 @@ def _descriptor(fd_kind: str, path: str | None) -> tuple[int, bool]:
         return -1, False
     assert path is not None, f"fd_kind {fd_kind!r} needs a file"
     if fd_kind == "zero":
-        os.close(0)  # the child's stdin: open() now returns the lowest free number, 0
+        release(0)  # the child's stdin: open() now returns the lowest free number, 0
     fd = os.open(path, os.O_RDONLY)
     if fd_kind == "closed":
-        os.close(fd)
+        release(fd)
         return fd, False
     return fd, True
 
@@ -189,7 +190,7 @@ def map_with_fd(length: int, *, flags: str, fd_kind: str = "-1", path: str | Non
         addr = libc.mmap(0, length, libc.PROT_READ, bits(flags), fd, offset)
     finally:
         if opened:
-            os.close(fd)
+            release(fd)
     note(base=addr, fd=fd)
     head = libc.read_bytes(addr, min(length, 16))
     return {"fd": fd, "head": head.hex(), "zero_filled": head == bytes(len(head))}
@@ -203,7 +204,7 @@ def pymmap_with_fd(length: int, *, fd_kind: str, path: str | None = None) -> dic
             head = mapped[:16]
     finally:
         if opened:
-            os.close(fd)
+            release(fd)
     return {"fd": fd, "head": head.hex(), "zero_filled": head == bytes(len(head))}
 
 
@@ -226,7 +227,7 @@ def map_at_offset(path: str, offset: int, *, layer: str = "libc") -> dict[str, A
         released = not mapped_pages(first, 1)[0]
         addr = libc.mmap(0, page, libc.PROT_READ, libc.MAP_SHARED, fd, offset)
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr)
     return {"address": addr, "offset_0_address": first, "released": released,
             "head": libc.read_bytes(addr, 8).hex()}

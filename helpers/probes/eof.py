@@ -8,6 +8,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.regions import describe_at
 
 
@@ -31,7 +32,7 @@ def pymmap_empty_file(path: str, length: int) -> dict[str, Any]:
     try:
         mapped = pymmap.mmap(fd, length)
     finally:
-        os.close(fd)
+        release(fd)
     note(mapped_length=len(mapped))
     return {"length": len(mapped), "byte": mapped[0]}
 
@@ -81,7 +82,7 @@ def touch_with_layout(path: str, length: int, at: int, layout: str, *,
     """
     fd = os.open(path, os.O_RDWR)
     addr = map_with_layout(fd, length, layout)
-    os.close(fd)
+    release(fd)
     target = addr + at
     note(base=addr, layout=layout, region_at_target=describe_at(target),
          mapping=describe_at(addr))
@@ -103,7 +104,7 @@ def read_to_page_end(path: str, length: int) -> dict[str, Any]:
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
     addr = libc.mmap(0, length, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, 0)
-    os.close(fd)
+    release(fd)
     note(base=addr, file_size=size)
     end = page_round(length)
     tail = libc.read_bytes(addr + size, end - size)

@@ -24,6 +24,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import read_file, release
 from helpers.probes.eof import page_round
 from helpers.probes.fork import Mapped, reap
 from helpers.probes.peer import Peer, PeerDied, PeerError
@@ -42,7 +43,7 @@ def _captured() -> Iterator[list[str]]:
     saved = [os.dup(1), os.dup(2)]
     os.dup2(write_fd, 1)
     os.dup2(write_fd, 2)
-    os.close(write_fd)
+    release(write_fd)
     out: list[str] = []
     try:
         yield out
@@ -50,11 +51,11 @@ def _captured() -> Iterator[list[str]]:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in saved:
-            os.close(fd)
+            release(fd)
         os.set_blocking(read_fd, False)
         with contextlib.suppress(BlockingIOError):
             out.append(os.read(read_fd, 65536).decode("utf-8", "backslashreplace"))
-        os.close(read_fd)
+        release(read_fd)
 
 
 def _cstring(region: Mapped, at: int = 0) -> bytes:
@@ -82,7 +83,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
     pid = os.fork()
     # Each side keeps only the pipe end it uses, so a peer that dies ends the wait at once.
     waits = (pid > 0) == (order == "load first")
-    os.close(gate_w if waits else gate_r)
+    release(gate_w if waits else gate_r)
     if pid > 0:
         say("222")
         if order == "load first":
@@ -98,7 +99,7 @@ def related_ipc_program(path: str, order: str = "as written") -> int:
             os.write(gate_w, b"!")
     wait_child(pid)
     libc.munmap(ptr, 4000)
-    os.close(fd)
+    release(fd)
     return 0
 
 
@@ -119,8 +120,7 @@ def related_example_probe(path: str, size: int, order: str, runs: int) -> dict[s
         printed[lines[0].split(": ", 1)[1] if lines else "(nothing)"] += 1
         parent[result["main"]] += 1
         child.update(result["others"])
-    with open(path, "rb") as handle:
-        head = handle.read(5)
+    head = read_file(path, 5)
     return {"printed": dict(printed), "printed_always": _always(printed),
             "parent": dict(parent), "child": dict(child), "file_head": head.hex(), "runs": runs}
 
@@ -160,8 +160,7 @@ def unrelated_example_probe(path: str, layer: str) -> dict[str, Any]:
         wrote = _end_of(lambda: write(writer))
     with Peer() as reader:
         printed = _end_of(lambda: read(reader))
-    with open(path, "rb") as handle:
-        content = handle.read()
+    content = read_file(path)
     return {"writer": wrote, "reader": printed, "file_size": len(content),
             "file_head": content[:8].hex()}
 
@@ -184,8 +183,8 @@ def memmap_copy_program(src: str, dst: str) -> dict[str, int]:
     ptr2 = libc.mmap(0, size, RW, libc.MAP_SHARED, fd2, 0)
     libc.ftruncate(fd2, size)
     ctypes.memmove(ptr2, ptr1, size)
-    os.close(fd1)
-    os.close(fd2)
+    release(fd1)
+    release(fd2)
     libc.munmap(ptr1, 4096)
     libc.munmap(ptr2, size)
     return {"code": 0, "size": size, "ptr1": ptr1}
@@ -247,7 +246,7 @@ def truncate_then_write_one(path: str, length: int) -> dict[str, Any]:
     result = {"size_after_truncate": after_truncate, "size_after_write": os.fstat(fd).st_size,
               "offset_after_write": os.lseek(fd, 0, os.SEEK_CUR),
               "first_byte": os.pread(fd, 1, 0).hex()}
-    os.close(fd)
+    release(fd)
     return result
 
 
@@ -329,7 +328,7 @@ def unp_model_setup(path: str) -> int:
     say(f"pagesize={page}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o700)
     os.write(fd, b"B" * page + b"C" * 10)
-    os.close(fd)
+    release(fd)
     fd = os.open(path, os.O_RDWR)
     return libc.mmap(0, 15000, RW, libc.MAP_SHARED, fd, 0)  # fd stays open: closed at the end
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.eof import map_with_layout
 from helpers.probes.fork import Mapped
 
@@ -29,17 +30,20 @@ def store_keeps_size(path: str, length: int, at: int, *, grow_to: int | None = N
     """Map ``length`` bytes, maybe ftruncate to ``grow_to``, store ``data`` at ``at``; return sizes.
 
     Returns the file's size before and after the store (a store never
-    changes it) and what the mapping reads back.
+    changes it) and what the mapping reads back.  The sizes are read by
+    path, as :func:`stat_size` reads the size the check compares them with:
+    one way of asking on both sides, so that a platform whose fstat of a
+    mapped file differs from its stat cannot pass for a store that grew it.
     """
     fd = os.open(path, os.O_RDWR)
     addr = _map(fd, length)
     if grow_to is not None:
         os.ftruncate(fd, grow_to)  # after mmap: the existing mapping gains the new pages
-    before = os.fstat(fd).st_size
+    before = os.stat(path).st_size
     note(base=addr, size_before=before)
     libc.write_bytes(addr + at, data)
-    after = os.fstat(fd).st_size
-    os.close(fd)
+    after = os.stat(path).st_size
+    release(fd)
     return {"size_before": before, "size_after": after,
             "reads_back": libc.read_bytes(addr + at, len(data)).hex()}
 
@@ -59,7 +63,7 @@ def write_first_then_store(path: str, first: bytes, length: int, at: int,
     libc.write_bytes(addr + at, data)
     size = os.fstat(fd).st_size
     content = os.pread(fd, size + len(data), 0)
-    os.close(fd)
+    release(fd)
     over = content[at:len(first)]
     return {"size": size, "file": content.hex(), "stored": data.hex(),
             "mapping": libc.read_bytes(addr + at, len(data)).hex(),
@@ -92,7 +96,7 @@ def extend_then_touch(path: str, how: str, n: int, at: list[int]) -> dict[str, A
         raise ValueError(f"unknown way to extend a file: {how!r}")
     size = os.fstat(fd).st_size
     addr = _map(fd, n)
-    os.close(fd)
+    release(fd)
     for offset in at:
         note(base=addr, size=size, touching=offset)
         libc.store(addr + offset, ord("E"))
@@ -114,7 +118,7 @@ def truncate_then_use(path: str, pages: int, layer: str) -> dict[str, Any]:
     for i, marker in enumerate(markers):
         mapped.write(i * libc.PAGE_SIZE, marker)
     in_file = [os.pread(fd, len(m), i * libc.PAGE_SIZE) == m for i, m in enumerate(markers)]
-    os.close(fd)
+    release(fd)
     return {"size": size, "all_zero": zeros, "file_has_markers": in_file}
 
 
@@ -125,7 +129,9 @@ def store_in_tail_then_grow(path: str, at: int, grow_to: int, *,
     Returns the size and whether the file contains 'Z' before the growth,
     and the byte read at ``at`` through a descriptor after it (ftruncate(2):
     the extended part reads as null bytes).  With ``unmap_first`` the
-    mapping is gone before the growth.
+    mapping is gone before the growth.  The msync that precedes the look at
+    the file is a step, not the question: its errno is returned (None on
+    success).
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
@@ -133,16 +139,16 @@ def store_in_tail_then_grow(path: str, at: int, grow_to: int, *,
     note(base=addr, size=size)
     libc.store(addr + at, ord("Z"))
     seen_in_mapping = libc.load(addr + at)
-    libc.msync(addr, libc.PAGE_SIZE, libc.MS_SYNC)
+    synced = libc.errno_of(libc.msync, addr, libc.PAGE_SIZE, libc.MS_SYNC)
     content = os.pread(fd, libc.PAGE_SIZE, 0)
     size_after_store = os.fstat(fd).st_size
     if unmap_first:
         libc.munmap(addr, libc.PAGE_SIZE)
     os.ftruncate(fd, grow_to)
     grown = os.pread(fd, 1, at)[0]
-    os.close(fd)
+    release(fd)
     return {"size": size, "size_after_store": size_after_store, "mapping_reads": seen_in_mapping,
-            "file_holds_z": b"Z" in content, "byte_after_growth": grown}
+            "file_holds_z": b"Z" in content, "byte_after_growth": grown, "msync_errno": synced}
 
 
 def grow_under_mapping(path: str, length: int, grow_to: int, at: int) -> dict[str, Any]:
@@ -155,7 +161,7 @@ def grow_under_mapping(path: str, length: int, grow_to: int, at: int) -> dict[st
     addr = _map(fd, length)
     os.ftruncate(fd, grow_to)
     note(base=addr, size=os.fstat(fd).st_size)
-    os.close(fd)
+    release(fd)
     first = libc.load(addr + at)
     marker = ord("G")
     libc.store(addr + at, marker)
@@ -175,7 +181,7 @@ def map_without_touching(path: str, length: int) -> dict[str, Any]:
     fd = os.open(path, os.O_RDWR)
     addr = _map(fd, length)
     size = os.fstat(fd).st_size
-    os.close(fd)
+    release(fd)
     first_byte_address = addr + 0
     return {"size": size, "address_page_offset": first_byte_address % libc.PAGE_SIZE}
 
@@ -189,7 +195,7 @@ def access_in_guarded_mapping(path: str, length: int, at: int, write: bool) -> i
     fd = os.open(path, os.O_RDWR)
     addr = map_with_layout(fd, length, "guard")
     note(base=addr, size=os.fstat(fd).st_size)
-    os.close(fd)
+    release(fd)
     if write:
         libc.store(addr + at, ord("W"))
     return libc.load(addr + at)

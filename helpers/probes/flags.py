@@ -11,6 +11,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.arguments import drop_privileges
 from helpers.probes.mapping import backing
 
@@ -33,7 +34,7 @@ def map_flags(path: str | None, flags: int) -> dict[str, Any]:
         reached = os.pread(fd, 1, 0) == bytes([MARK]) if fd != -1 else None
     finally:
         if fd != -1:
-            os.close(fd)
+            release(fd)
     return {"reached_file": reached}
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from helpers import libc
+from helpers.probes import release
 from helpers.probes.regions import describe_at
 
 RW = libc.PROT_READ | libc.PROT_WRITE
@@ -53,7 +54,7 @@ class Link:
     def close(self) -> None:
         """Close both pipe ends."""
         for fd in (self._read, self._write):
-            os.close(fd)
+            release(fd)
 
 
 def ended(status: int) -> str:
@@ -73,7 +74,7 @@ def reap(pid: int, timeout: float = 10.0) -> str:
     try:
         ready, _, _ = select.select([pidfd], [], [], timeout)
     finally:
-        os.close(pidfd)
+        release(pidfd)
     if not ready:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -105,8 +106,8 @@ def spawn(child: Callable[..., Any], *args: Any) -> Forked:
     if pid == 0:
         code = 1
         try:
-            os.close(down_w)
-            os.close(up_r)
+            release(down_w)
+            release(up_r)
             link = Link(down_r, up_w)
             try:
                 link.send({"result": child(link, *args)})
@@ -115,8 +116,8 @@ def spawn(child: Callable[..., Any], *args: Any) -> Forked:
                 link.send({"error": f"{type(exc).__name__}: {exc}"})
         finally:
             os._exit(code)
-    os.close(down_r)
-    os.close(up_w)
+    release(down_r)
+    release(up_w)
     return Forked(pid, Link(up_r, down_w))
 
 
@@ -220,7 +221,7 @@ def inherited_mapping(path: str, layer: str, token: bytes) -> dict[str, Any]:
     """
     fd = os.open(path, os.O_RDWR)
     region = Mapped(layer, os.fstat(fd).st_size, fd=fd)
-    os.close(fd)
+    release(fd)
     region.write(0, b"\0" * len(token))
     dontfork = None
     if layer == "libc":

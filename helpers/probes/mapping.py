@@ -15,6 +15,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.regions import vm_flags
 
 
@@ -44,7 +45,7 @@ def backing(path: str | None) -> Iterator[tuple[int, int]]:
     try:
         yield libc.MAP_PRIVATE, fd
     finally:
-        os.close(fd)
+        release(fd)
 
 
 _OPEN = {"O_RDONLY": os.O_RDONLY, "O_WRONLY": os.O_WRONLY, "O_RDWR": os.O_RDWR}
@@ -65,7 +66,7 @@ def map_file(path: str, length: int, *, offset: int = 0, mode: str = "O_RDWR",
     try:
         addr = libc.mmap(0, length, bits(prot), bits(flags), fd, offset)
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr)
     return {"address_page_offset": addr % libc.PAGE_SIZE}
 
@@ -83,7 +84,7 @@ def map_sync_state(path: str, flags: str) -> dict[str, Any]:
     except OSError as exc:
         return {"mapped": False, "errno": libc.errno_name(exc.errno), "sync_mapping": False}
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr)
     flags_seen = vm_flags(addr)
     libc.munmap(addr, libc.PAGE_SIZE)
@@ -99,7 +100,7 @@ def pymmap_file(path: str, length: int, *, offset: int = 0, access: str = "ACCES
         with pymmap.mmap(fd, length, access=getattr(pymmap, access), offset=offset) as mapped:
             return {"length": len(mapped)}
     finally:
-        os.close(fd)
+        release(fd)
 
 
 def touch(path: str, length: int, at: int, *, write: bool = False, mode: str = "O_RDWR",

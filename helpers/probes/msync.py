@@ -38,7 +38,8 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     after it and after a synchronous sync; and the dirty size a fresh
     mapping shows after a second store was followed by ``munmap`` without
     msync (munmap writes nothing back: written back means that store is in
-    the file and its page is clean).
+    the file and its page is clean).  The sync's errno (None on success) is
+    returned, not raised: what the file shows after the store is the question.
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
@@ -54,7 +55,7 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     reader = os.open(path, os.O_RDONLY)
     seen = os.pread(reader, len(token), 0)
     dirty = dirty_kb(mapping.addr)
-    mapping.sync()
+    sync_errno = libc.errno_of(mapping.sync)
     synced = dirty_kb(mapping.addr)
     mapping.write(PAGE, token)
     mapping.close()
@@ -65,7 +66,7 @@ def store_and_follow(path: str, layer: str, token: bytes) -> dict[str, Any]:
     return {"cache_dropped": evicted, "stored": token.hex(),
             "first_read_faults": first, "first_read_fault_count": sum(first.values()),
             "new_descriptor_reads": seen.hex(), "dirty_kb_before_store": clean,
-            "dirty_kb_after_store": dirty, "dirty_kb_after_sync": synced,
+            "dirty_kb_after_store": dirty, "dirty_kb_after_sync": synced, "msync_errno": sync_errno,
             "dirty_kb_after_munmap_without_msync": left_dirty,
             "munmap_wrote_back": left_dirty == 0 and in_file,
             "writeback": _writeback_timing()}
@@ -75,7 +76,9 @@ def private_store_and_follow(path: str, layer: str, token: bytes) -> dict[str, A
     """Store ``token`` through a MAP_PRIVATE mapping of ``path`` and look for it in the file.
 
     Returns what a new descriptor reads right after the store, and after
-    ``msync(MS_SYNC)`` and ``munmap`` of the private mapping.
+    ``msync(MS_SYNC)`` and ``munmap`` of the private mapping; the errno of
+    that msync is returned (None on success), so that a failing one still
+    shows where the store went.
     """
     fd = os.open(path, os.O_RDWR)
     mapping = map_fd(fd, os.fstat(fd).st_size, layer, shared=False)
@@ -83,9 +86,10 @@ def private_store_and_follow(path: str, layer: str, token: bytes) -> dict[str, A
     mapping.write(0, token)
     reader = os.open(path, os.O_RDONLY)
     after_store = os.pread(reader, len(token), 0)
-    mapping.sync()
+    sync_errno = libc.errno_of(mapping.sync)
     mapping.close()
     return {"stored": token.hex(), "new_descriptor_reads": after_store.hex(),
+            "msync_errno": sync_errno,
             "file_after_msync_and_munmap": os.pread(reader, len(token), 0).hex()}
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 
 PAGE = libc.PAGE_SIZE
 _PRESENT = 1 << 63
@@ -200,7 +201,7 @@ class IoCounters:
 
     def close(self) -> None:
         """Close the descriptor."""
-        os.close(self._fd)
+        release(self._fd)
 
 
 def io_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -266,7 +267,7 @@ def frames_shared_with_unrelated(path: str, layer: str, token: bytes) -> dict[st
     other = run_unrelated(peer_frames, path, npages)
     third = os.open(path, os.O_RDONLY)
     seen = os.pread(third, len(token), 0)
-    os.close(third)
+    release(third)
     io = io_delta(before, after)
     return {"addr": mapping.addr, "frames": here, "other_addr": other["addr"],
             "other_frames": other["frames"], "third_descriptor_reads": seen.hex(),

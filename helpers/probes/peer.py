@@ -75,6 +75,21 @@ class _Memory:
             ctypes.memmove(self.addr + at, data, len(data))
 
 
+def _release(fd: int) -> None:
+    """Close ``fd`` after mapping it; only EBADF, a descriptor never held, is raised.
+
+    close(2): Linux releases the descriptor before it can report a deferred
+    error (EIO, ENOSPC, EDQUOT, EINTR) and keeps the file's mappings, so such
+    an error must not fail the mapping this process was asked for.  (The
+    probes' own helpers.probes.release; this module imports no helpers.)
+    """
+    try:
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            raise
+
+
 class _Mappings:
     """The peer's mappings, by id (their index)."""
 
@@ -102,7 +117,7 @@ class _Mappings:
                     raise OSError(err, os.strerror(err))
                 memory = _Memory(result, None)
         finally:
-            os.close(fd)
+            _release(fd)
         self.memory.append(memory)
         return str(len(self.memory) - 1)
 

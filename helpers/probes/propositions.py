@@ -21,6 +21,7 @@ import textwrap
 from typing import Any
 
 from helpers import libc
+from helpers.probes import release
 from helpers.probes.fork import Mapped
 from helpers.probes.mapping import backing
 from helpers.probes.pages import page_entries
@@ -52,7 +53,7 @@ def private_both_ways(path: str, layer: str) -> dict[str, bool]:
                 "file_change_seen_in_written_page": view.read(1, 1) == b"W"}
     finally:
         view.unmap()
-        os.close(fd)
+        release(fd)
 
 
 _LOOK_FOR_TOKEN = textwrap.dedent("""
@@ -120,7 +121,7 @@ def map_descriptor_of(kind: str, path: str | None = None,
             libc.munmap(base, PAGE)
         return {"mapped": err is None, "errno": err}
     finally:
-        os.close(fd)
+        release(fd)
 
 
 def usage_step5(name: str, length: int, data: bytes) -> dict[str, Any]:
@@ -150,7 +151,7 @@ def usage_step5(name: str, length: int, data: bytes) -> dict[str, Any]:
                 "name_left": os.path.exists(f"/dev/shm/{name.lstrip('/')}")}
     finally:
         with contextlib.suppress(OSError):  # EBADF where step 5 did close it: already observed
-            os.close(fd)
+            release(fd)
 
 
 def returned_address(length: int, path: str | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import read_file, release
 from helpers.probes.mapping import bits, map_file, open_mode
 
 __all__ = ["call_code", "map_file", "on_noexec_mount", "pymmap_access", "pymmap_store",
@@ -35,7 +36,7 @@ def pymmap_access(path: str, mode: str, access: str) -> int:
         with pymmap.mmap(fd, 0, access=getattr(pymmap, access)) as mapped:
             return len(mapped)
     finally:
-        os.close(fd)
+        release(fd)
 
 
 def store_and_read(path: str | None, prot: str, flags: str) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def store_and_read(path: str | None, prot: str, flags: str) -> dict[str, Any]:
         in_file = os.pread(fd, 1, 0).hex() if fd != -1 else None
     finally:
         if fd != -1:
-            os.close(fd)
+            release(fd)
     changed = in_file == bytes([MARK]).hex() if in_file is not None else None
     note(stored=True, file=in_file, file_changed=changed)
     read_back = libc.load(addr)
@@ -70,9 +71,8 @@ def pymmap_store(path: str, access: str) -> dict[str, Any]:
             mapped[0] = MARK
             read_back = mapped[0]
     finally:
-        os.close(fd)
-    with open(path, "rb") as handle:
-        in_file = handle.read(1).hex()
+        release(fd)
+    in_file = read_file(path, 1).hex()
     return {"read_back": read_back, "file": in_file,
             "file_changed": in_file == bytes([MARK]).hex()}
 
@@ -91,7 +91,7 @@ def call_code(path: str, prot: str) -> int:
         os.pwrite(fd, RETURN_42[machine], 0)
         addr = libc.mmap(0, libc.PAGE_SIZE, bits(prot), libc.MAP_PRIVATE, fd, 0)
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr, mapped=True)
     return ctypes.CFUNCTYPE(ctypes.c_int)(addr)()
 
@@ -109,7 +109,7 @@ def touch_prot_none(path: str | None, access: str) -> int:
         addr = libc.mmap(0, page, libc.PROT_NONE, flags, fd, 0)
     finally:
         if fd != -1:
-            os.close(fd)
+            release(fd)
     note(base=addr, mapped=True)
     if access == "store":
         libc.store(addr, MARK)

@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import release
 from helpers.probes.fork import Link, Mapped, result_of, spawn
 from helpers.probes.peer import Peer
 from helpers.probes.regions import dirty_kb, region_at
@@ -44,13 +45,14 @@ def private_write(path: str, data: bytes) -> dict[str, Any]:
         other = libc.mmap(0, size, libc.PROT_READ, libc.MAP_PRIVATE, fd, 0)
         os.write(read_w, libc.read_bytes(other, n))
         os._exit(0)
-    os.close(read_w)
+    release(read_w)
     other_process = os.read(read_r, n)
     os.waitpid(pid, 0)
-    os.close(read_r)
-    libc.msync(private, size, libc.MS_SYNC)
+    release(read_r)
+    synced = libc.errno_of(libc.msync, private, size, libc.MS_SYNC)
     new_files = sorted(set(os.listdir(directory)) - set(before))
     result = {
+        "msync_errno": synced,
         "original": original,
         "private": libc.read_bytes(private, n).hex(),
         "shared": libc.read_bytes(shared, n).hex(),
@@ -59,7 +61,7 @@ def private_write(path: str, data: bytes) -> dict[str, Any]:
         "new_files": new_files,
         "new_file_count": len(new_files),
     }
-    os.close(fd)
+    release(fd)
     return result
 
 
@@ -88,7 +90,7 @@ def _open_mapped(path: str, layer: str, *, shared: bool = True) -> Mapped:
     try:
         return Mapped(layer, os.fstat(fd).st_size, fd=fd, shared=shared)
     finally:
-        os.close(fd)
+        release(fd)
 
 
 def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> dict[str, Any]:
@@ -99,14 +101,15 @@ def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> 
     and after the store; a new descriptor reads the file; the other process
     then stores ``answer`` at offset 64, which this side reads.  Also
     returns what was stored (``token``, ``answer``) and the mapping's dirty
-    kB after the store and after msync(MS_SYNC).
+    kB after the store and after msync(MS_SYNC), and the errno of that
+    msync (None when it succeeded).
     """
     here = _open_mapped(path, layer)
     note(base=here.addr)
     size, n = here.length, len(token)
     fd = os.open(path, os.O_RDONLY)
     os.fsync(fd)  # so the dirty pages counted below are the store's, not the file's creation's
-    os.close(fd)
+    release(fd)
     with Peer() as peer:
         shared = peer.map(path, length=size, layer=layer)
         private = peer.map(path, length=size, flags="MAP_PRIVATE", layer=layer)
@@ -119,9 +122,9 @@ def store_seen_elsewhere(path: str, layer: str, token: bytes, answer: bytes) -> 
         seen["here_reads_answer"] = here.read(64, len(answer)).hex()
     fd = os.open(path, os.O_RDONLY)
     seen["new_descriptor"] = os.pread(fd, n, 0).hex()
-    os.close(fd)
+    release(fd)
     seen["dirty_kb_after_store"] = dirty_kb(here.addr)
-    here.sync()
+    seen["msync_errno"] = libc.errno_of(here.sync)
     seen["dirty_kb_after_msync"] = dirty_kb(here.addr)
     return {"before": before, "token": token.hex(), "answer": answer.hex(), **seen}
 
@@ -195,10 +198,10 @@ def private_store_isolated(path: str, layer: str, token: bytes) -> dict[str, Any
     """Store ``token`` into a MAP_PRIVATE mapping; return what everyone else sees.
 
     A child forked before the store, an unrelated process's MAP_SHARED
-    mapping and a descriptor read offset 0; then msync and munmap and the
-    file is read again.  The other direction, unspecified by POSIX: the
-    unrelated process stores into page 1, which this private mapping has
-    only read, and this side reads it.
+    mapping and a descriptor read offset 0; then msync (its errno is
+    returned, None on success) and munmap and the file is read again.  The
+    other direction, unspecified by POSIX: the unrelated process stores into
+    page 1, which this private mapping has only read, and this side reads it.
     """
     here = _open_mapped(path, layer, shared=False)
     n = len(token)
@@ -223,10 +226,10 @@ def private_store_isolated(path: str, layer: str, token: bytes) -> dict[str, Any
         seen["untouched_page_after_outside_store"] = here.read(libc.PAGE_SIZE, n).hex()
     fd = os.open(path, os.O_RDONLY)
     seen["file_before_msync"] = os.pread(fd, n, 0).hex()
-    here.sync()
+    seen["msync_errno"] = libc.errno_of(here.sync)
     here.unmap()
     seen["file_after_msync_munmap"] = os.pread(fd, n, 0).hex()
-    os.close(fd)
+    release(fd)
     return {**seen, "child_status": status, "outside_token": token[::-1].hex()}
 
 
@@ -248,7 +251,7 @@ def byte_correspondence(path: str, layer: str, offset: int, positions: list[int]
         here.write(i, bytes([255 - i % 251]))
         rows.append({"i": i, "pwrite_then_load": through_map == i % 251 + 1,
                      "store_then_pread": os.pread(fd, 1, offset + i)[0] == 255 - i % 251})
-    os.close(fd)
+    release(fd)
     return rows
 
 
@@ -263,7 +266,7 @@ def partial_mapping(path: str, layer: str, first_page: int, pages: int) -> dict[
     fd = os.open(path, os.O_RDWR)  # read-write: a Python mmap's address needs a writable buffer
     here = Mapped(layer, pages * page, fd=fd, offset=first_page * page)
     expected = os.pread(fd, pages * page, first_page * page)
-    os.close(fd)
+    release(fd)
     region = region_at(here.addr)
     assert region is not None
     return {"equal": here.read(0, pages * page) == expected,

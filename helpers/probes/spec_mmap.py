@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
+from helpers.probes import read_file, release
 from helpers.probes.faults_calls import attempt
 from helpers.probes.mapping import bits
 
@@ -32,7 +33,7 @@ def _map(path: str, length: int, prot: str = "PROT_READ|PROT_WRITE",
     try:
         addr = libc.mmap(0, length, bits(prot), bits(flags), fd, offset)
     finally:
-        os.close(fd)
+        release(fd)
     note(base=addr)
     return addr
 
@@ -123,8 +124,7 @@ def disposition(path: str, flags: str, layer: str = "libc") -> dict[str, Any]:
             mapped[0:1] = b"W"
     else:
         libc.write_bytes(_map(path, PAGE, flags=flags), b"W")
-    with open(path, "rb") as handle:
-        return {"file_changed": handle.read(1) == b"W"}
+    return {"file_changed": read_file(path, 1) == b"W"}
 
 
 def type_across_fork(path: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from helpers import libc
+from helpers.probes import read_file
 from helpers.probes.faults_calls import OK, attempt
 
 PAGE = libc.PAGE_SIZE
@@ -32,8 +33,7 @@ def private_changes_discarded(path: str) -> dict[str, Any]:
     libc.write_bytes(addr, b"private")
     libc.munmap(addr, PAGE)
     again = libc.mmap(0, PAGE, libc.PROT_READ, libc.MAP_PRIVATE, fd, 0)
-    with open(path, "rb") as handle:
-        original = handle.read(7)
+    original = read_file(path, 7)
     return {"discarded": libc.read_bytes(again, 7) == original != b"private"}
 
 
