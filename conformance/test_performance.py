@@ -9,11 +9,14 @@ its bootstrap 95 % interval against the catalogue's margin
 interval straddles it.  The samples come in rounds (sequential sampling):
 each round takes about a third of the runs one full measurement would; a
 comparison the rule leaves undecided is measured again, alone, up to
-:data:`ROUNDS` rounds.  With more than one round the round is the unit (the
-median of the rounds' ratios, its interval over rounds): a phase that
-changes the ratio itself shows as rounds that disagree, and rounds on both
-sides of the margin leave the comparison undecided instead of letting the
-many runs of each narrow the interval.  Looking again after each round gives
+:data:`ROUNDS` rounds, and decided on the runs of all its rounds.  The
+file-access comparisons, whose ratio sits near the margin and moves with
+the state of the machine, take :data:`FILE_ROUNDS` rounds by design and
+are judged with the round as the unit (the median of the rounds' ratios,
+its interval over rounds): a phase that changes the ratio itself shows as
+rounds that disagree, and rounds on both sides of the margin leave the
+comparison undecided instead of letting the many runs of each narrow the
+interval.  Looking again after each round gives
 a comparison near the margin more than one chance to be decided, so the
 95 % holds for each look rather than for the whole series; most comparisons
 are far from the margin and end after their first round (the file-access
@@ -92,12 +95,19 @@ def _pooled(outcomes: Sequence[Outcome], path: tuple[str, ...], name: str) -> li
     return [sample for samples in _rounds(outcomes, path, name) for sample in samples]
 
 
-def _compare(outcomes: Sequence[Outcome], pair: Pair, beside: str | None) -> observe.Observation:
+def _compare(outcomes: Sequence[Outcome], pair: Pair, beside: str | None, *,
+             by_round: bool) -> observe.Observation:
     """Return whether one side beat the other by the margin, on the run ratios of all rounds.
 
     Both sides are timed in every run of a round, so run ``i`` of the one
-    pairs with run ``i`` of the other; the rounds are passed on, so that a
-    ratio that moved between rounds widens the interval.
+    pairs with run ``i`` of the other.  ``by_round``: the method takes
+    several rounds by design, to see a ratio that moves with the state of
+    the machine, and the rounds are passed on, so that rounds on both sides
+    of the margin leave the comparison undecided.  Otherwise the rounds are
+    the sequential re-measurement of a comparison its first round left
+    undecided, and every run counts alike (pooled): a first round that a
+    burst of the machine's load made too noisy to decide is outweighed by
+    the runs taken after it instead of vetoing them.
     """
     path, fast, slow = pair
     if beside:
@@ -106,7 +116,8 @@ def _compare(outcomes: Sequence[Outcome], pair: Pair, beside: str | None) -> obs
         return observe.result(broken)
     fast_rounds, slow_rounds = _rounds(outcomes, path, fast), _rounds(outcomes, path, slow)
     return observe.faster([s for r in fast_rounds for s in r], [s for r in slow_rounds for s in r],
-                          rounds=[len(r) for r in fast_rounds], margin=MARGIN)
+                          rounds=[len(r) for r in fast_rounds] if by_round else None,
+                          margin=MARGIN)
 
 
 def _measure(run: Callable[[set[str]], Outcome],
@@ -117,17 +128,19 @@ def _measure(run: Callable[[set[str]], Outcome],
 
     ``run(keys)`` takes one round of the comparisons named by ``keys`` (the
     first ``at_least`` rounds all of them); each comparison is judged on the
-    run ratios of every round that measured it, round by round, so rounds
-    that disagree leave it undecided.  A ratio that moves with the state of
-    the machine (a phase of a shared host lasts longer than a round) can
-    only show as such a disagreement when more than one round was taken;
-    ``at_least`` asks for that where a comparison sits near the margin.
+    run ratios of every round that measured it.  A ratio that moves with the
+    state of the machine (a phase of a shared host lasts longer than a
+    round) can only show as rounds that disagree when more than one round
+    was taken; ``at_least`` asks for that where a comparison sits near the
+    margin, and then the comparison is judged round by round (see
+    :func:`_compare`).
     """
     outcomes = [run(set(pairs([])))]
     while len(outcomes) < at_least and outcomes[-1].ok and not beside:
         outcomes.append(run(set(pairs(outcomes))))
     while True:
-        seen = {key: _compare(outcomes, pair, beside) for key, pair in pairs(outcomes).items()}
+        seen = {key: _compare(outcomes, pair, beside, by_round=at_least > 1)
+                for key, pair in pairs(outcomes).items()}
         undecided = {key for key, o in seen.items() if o.status is observe.Status.UNDECIDED}
         if not undecided or beside or len(outcomes) == ROUNDS or not outcomes[-1].ok:
             return outcomes, seen
