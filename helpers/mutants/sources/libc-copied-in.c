@@ -21,30 +21,23 @@ static int libc_path(const char *path) {
     return starts(name, "libc.so") || (starts(name, "libc-") && strstr(name, ".so"));
 }
 
+struct segments {
+    struct region *found;
+    int most, n;
+};
+
+static int libc_segment(const char *line, void *ctx) {
+    struct segments *s = ctx;
+    if (!parse_region(line, &s->found[s->n]) && libc_path(s->found[s->n].path))
+        s->n++;
+    return s->n >= s->most;
+}
+
 /* Collect the C library's segments from /proc/self/maps; return how many. */
 static int libc_segments(struct region *found, int most) {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char buf[8192], line[PATH_MAX + 128];
-    size_t used = 0;
-    int n = 0;
-    ssize_t got;
-    while (n < most && (got = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < got && n < most; i++) {
-            if (buf[i] != '\n') {
-                if (used < sizeof line - 1)
-                    line[used++] = buf[i];
-                continue;
-            }
-            line[used] = '\0';
-            used = 0;
-            if (!parse_region(line, &found[n]) && libc_path(found[n].path))
-                n++;
-        }
-    }
-    close(fd);
-    return n;
+    struct segments s = {found, most, 0};
+    each_maps_line("/proc/self/maps", libc_segment, &s);
+    return s.n;
 }
 
 static int protection(const char *perms) {

@@ -58,18 +58,23 @@ static inline int parse_region(const char *line, struct region *r) {
     return 0;
 }
 
-/* Find the mapping that holds addr; return 0 with *r filled, or -1. */
-static inline int region_of(uintptr_t addr, struct region *r) {
+/* Call visit(line, ctx) for each line of the maps file at path, until it
+ * returns non-zero; return that value, or 0 (also when the file cannot be
+ * read).  Lines longer than the buffer are cut; errno is kept. */
+static inline int each_maps_line(const char *path, int (*visit)(const char *, void *),
+                                 void *ctx) {
     int saved = errno;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        errno = saved;
+        return 0;
+    }
     char buf[8192], line[PATH_MAX + 128];
     size_t used = 0;
-    int found = -1;
+    int stop = 0;
     ssize_t got;
-    while (found && (got = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < got && found; i++) {
+    while (!stop && (got = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < got && !stop; i++) {
             if (buf[i] != '\n') {
                 if (used < sizeof line - 1)
                     line[used++] = buf[i];
@@ -77,13 +82,28 @@ static inline int region_of(uintptr_t addr, struct region *r) {
             }
             line[used] = '\0';
             used = 0;
-            if (!parse_region(line, r) && r->start <= addr && addr < r->end)
-                found = 0;
+            stop = visit(line, ctx);
         }
     }
     close(fd);
     errno = saved;
-    return found;
+    return stop;
+}
+
+struct region_wanted {
+    uintptr_t addr;
+    struct region *r;
+};
+
+static inline int holds_addr(const char *line, void *ctx) {
+    struct region_wanted *w = ctx;
+    return !parse_region(line, w->r) && w->r->start <= w->addr && w->addr < w->r->end;
+}
+
+/* Find the mapping that holds addr; return 0 with *r filled, or -1. */
+static inline int region_of(uintptr_t addr, struct region *r) {
+    struct region_wanted wanted = {addr, r};
+    return each_maps_line("/proc/self/maps", holds_addr, &wanted) ? 0 : -1;
 }
 
 /* Copy the path /proc/self/fd/<fd> links to into buf; return its length, or -1. */

@@ -70,30 +70,15 @@ static int shared_of(const char *line, const struct touched *m) {
     return major_ == major(m->dev) && minor_ == minor(m->dev) && inode == m->ino;
 }
 
+static int shared_line(const char *line, void *ctx) {
+    return shared_of(line, ctx);
+}
+
 /* Whether the maps file of process ``pid`` shows a shared mapping of the file. */
 static int maps_shared(const char *pid, const struct touched *m) {
-    char path[64], buf[8192], line[PATH_MAX + 128];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%s/maps", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    size_t used = 0;
-    int found = 0;
-    ssize_t got;
-    while (!found && (got = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < got && !found; i++) {
-            if (buf[i] != '\n') {
-                if (used < sizeof line - 1)
-                    line[used++] = buf[i];
-                continue;
-            }
-            line[used] = '\0';
-            used = 0;
-            found = shared_of(line, m);
-        }
-    }
-    close(fd);
-    return found;
+    return each_maps_line(path, shared_line, (void *)m);
 }
 
 /* Whether a process other than this one maps the file shared, as a pipe's
