@@ -41,18 +41,28 @@ def _owner_of(name: str) -> str | None:
     return f"{match['pid']}-{match['token']}" if match else None
 
 
-def _named(directory: Path, kind: str) -> list[Leftover]:
+def _named(directory: Path, kind: str, owner: str | None = None) -> list[Leftover]:
+    """Return the suite's entries in ``directory`` (of run ``owner`` only, when given).
+
+    A run's directory is listed for the files inside it.  Other runs'
+    entries are not opened when ``owner`` is given: on a shared machine they
+    may belong to another user (mode 0700), and an entry that cannot be
+    listed is reported as itself instead of ending the search.
+    """
     found = []
-    with contextlib.suppress(OSError):
-        for entry in directory.iterdir():
-            owner = _owner_of(entry.name)
-            if owner is None:
-                continue
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        entry_owner = _owner_of(entry.name)
+        if entry_owner is None or (owner is not None and entry_owner != owner):
+            continue
+        inner: list[Leftover] = []
+        with contextlib.suppress(OSError):
             if entry.is_dir() and not entry.is_symlink():
-                inner = [Leftover(kind, str(p), owner) for p in entry.iterdir()]
-                found.extend(inner or [Leftover(kind, str(entry), owner)])
-            else:
-                found.append(Leftover(kind, str(entry), owner))
+                inner = [Leftover(kind, str(p), entry_owner) for p in entry.iterdir()]
+        found.extend(inner or [Leftover(kind, str(entry), entry_owner)])
     return found
 
 
@@ -115,9 +125,8 @@ def find(owner: str | None = None) -> list[Leftover]:
     run's workers would count.  System V segments carry no run in their key;
     with an owner they are reported when their key is in the run's range.
     """
-    found = _named(Path(tempfile.gettempdir()), "file") + _named(SHM_DIR, "shm")
+    found = _named(Path(tempfile.gettempdir()), "file", owner) + _named(SHM_DIR, "shm", owner)
     if owner is not None:
-        found = [f for f in found if f.owner == owner]
         base = names.sysv_key_base()
         found += _sysv_segments(range(base, base + 0x100))
         found += _processes(owner)
