@@ -72,6 +72,23 @@ def errno_of(call: Callable[..., object], *args: object) -> str | None:
     return None
 
 
+def close_past_deferred_error(fd: int) -> str | None:
+    """Close ``fd``; return the errno name of a deferred error close reported, None if none.
+
+    close(2): Linux releases the descriptor before it can report a deferred
+    error (EIO, ENOSPC, EDQUOT, EINTR), and the file's mappings stay, so the
+    caller has nothing to undo and may go on.  EBADF, a descriptor the
+    caller does not hold, is the caller's own bug and is raised.
+    """
+    try:
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            raise
+        return errno_name(exc)
+    return None
+
+
 #: Where two names share a number, the one the memory-mapping man pages use
 #: (Linux gives ENOTSUP and EOPNOTSUPP the same value; mmap(2) says EOPNOTSUPP).
 _ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP", errno.EAGAIN: "EAGAIN"}

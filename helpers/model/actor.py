@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import json
 import os
 import select
@@ -392,7 +391,9 @@ class Actor:
     def _become_child(self) -> None:
         self.is_child = True
         for fd in self.observers.values():
-            _let_go(fd)
+            # A deferred error of close is the platform's answer to a Close step,
+            # which the model judges; the actor's own bookkeeping goes on.
+            libc.close_past_deferred_error(fd)
         self.observers = {}
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
@@ -545,22 +546,6 @@ class Actor:
         for fd in [*self.fds.values(), *self.observers.values()]:
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-def _let_go(fd: int) -> None:
-    """Close one of the actor's own descriptors of a mapped object, whatever close reports.
-
-    close(2): Linux releases the descriptor before it reports a deferred
-    error (EIO, ENOSPC, EDQUOT, EINTR), so such an error leaves nothing to
-    undo; it is the platform's answer to a ``Close`` step, which the model
-    judges, not a reason for the actor's own bookkeeping to stop.  EBADF, a
-    descriptor the actor does not hold, is the actor's bug and is raised.
-    """
-    try:
-        os.close(fd)
-    except OSError as exc:
-        if exc.errno == errno.EBADF:
-            raise
 
 
 def _read_maps() -> str:

@@ -8,29 +8,21 @@ memory so fault offsets can be reported.
 
 from __future__ import annotations
 
-import errno
 import os
 
 from helpers.isolate import note
-from helpers.libc import errno_name
+from helpers.libc import close_past_deferred_error
 
 
 def release(fd: int) -> None:
     """Close ``fd``, a step on the way to a probe's question, and go on whatever close says.
 
-    close(2): Linux releases the descriptor before it can report a deferred
-    error (EIO, ENOSPC, EDQUOT, EINTR), and the file's mappings stay.  Such
-    an error says nothing about what the probe looks at next, so it is sent
-    as evidence (the note ``close_errno``) instead of ending the probe.
-    EBADF, a descriptor the probe does not hold, is the probe's own bug and
-    is raised.
+    A deferred error of close (:func:`helpers.libc.close_past_deferred_error`)
+    says nothing about what the probe looks at next, so it is sent as
+    evidence (the note ``close_errno``) instead of ending the probe.
     """
-    try:
-        os.close(fd)
-    except OSError as exc:
-        if exc.errno == errno.EBADF:
-            raise
-        note(close_errno=errno_name(exc))
+    if err := close_past_deferred_error(fd):
+        note(close_errno=err)
 
 
 def read_file(path: str, n: int = -1) -> bytes:
