@@ -146,7 +146,16 @@ def test_full_filesystem_is_an_error_at_creation_not_sigbus_later() -> None:
     assert result["left"] == [], "the half-made channel must be removed"
 
 
-def test_fast_path_cost_is_measured_in_one_process() -> None:
-    cost = bench_ops.fast_path_ns(64, bursts=5)
+@pytest.mark.parametrize("measure", [bench_ops.fast_path_ns, bench_ops.pipe_ns,
+                                     bench_ops.bare_calls_ns])
+def test_one_process_costs_come_from_round_trips_that_return_the_payload(measure) -> None:
+    cost = measure(64, bursts=5)  # raises if a timed round trip loses the payload
     assert set(cost) == {"send_ns", "recv_ns"}
     assert all(0 < value < 1e9 for value in cost.values()), cost
+
+
+def test_bench_ops_prints_the_channel_beside_the_pipe_and_the_bare_calls(capsys) -> None:
+    assert bench_ops.main(["--bursts", "3"]) == 0
+    printed = capsys.readouterr().out
+    for row in ("channel", "os.pipe", "bare calls", "os.pipe / channel"):
+        assert row in printed, printed
