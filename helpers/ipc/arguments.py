@@ -13,14 +13,21 @@ from helpers.ipc.errors import ChannelTypeError, ChannelValueError
 
 
 def deadline(timeout: object) -> float | None:
-    """Return ``timeout`` seconds from now on the monotonic clock (None: no deadline)."""
+    """Return ``timeout`` seconds from now on the monotonic clock (None: no deadline).
+
+    A timeout too large for a float (an int beyond about 1e308 s) is no
+    deadline, as infinity is.
+    """
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise ChannelTypeError(f"timeout must be None or a number, got {type(timeout).__name__}")
     if not timeout >= 0:  # also refuses NaN
         raise ChannelValueError(f"timeout must be >= 0 seconds, got {timeout!r}")
-    return time.monotonic() + timeout
+    try:
+        return time.monotonic() + timeout
+    except OverflowError:
+        return None
 
 
 def payload(data: object) -> bytes | memoryview:

@@ -100,8 +100,8 @@ class Channel:
         "_unlink_identity", "_waketail",
     )
 
-    def __init__(self) -> None:
-        raise TypeError("use Channel.create(), Channel.attach() or Channel.from_fd()")
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise ChannelTypeError("use Channel.create(), Channel.attach() or Channel.from_fd()")
 
     # ------------------------------------------------------------------ building
 

@@ -16,7 +16,12 @@ class ChannelError(Exception):
 
 
 class Full(ChannelError):
-    """``send`` timed out because the ring stayed full.
+    """``send`` timed out: the ring stayed full, or another handle held the send side.
+
+    A live handle holds a side only for the moment of one call, so a side
+    held for longer means a peer that is stopped (``SIGSTOP``, a debugger)
+    or a lock word some writer of the segment forged; the message says which
+    of the two causes it was.
 
     ``sent`` is how many items of a ``send_many`` batch were delivered before
     the timeout (always 0 for ``send``); the rest were not sent.
@@ -28,7 +33,7 @@ class Full(ChannelError):
 
 
 class Empty(ChannelError):
-    """``recv`` timed out because no message arrived."""
+    """``recv`` timed out: no message arrived, or another handle held the receive side."""
 
 
 class ChannelClosed(ChannelError):

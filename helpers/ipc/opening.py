@@ -11,6 +11,7 @@ maps what this hands it.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import stat
 import time
@@ -25,6 +26,7 @@ from helpers.ipc.errors import (
     ChannelTypeError,
     ChannelValueError,
     CorruptChannel,
+    from_oserror,
 )
 
 #: how long attach, from_fd and create wait for the setup lock by default.
@@ -57,7 +59,10 @@ def check_wait(wait: object) -> bool:
 
 def setup_deadline(timeout: object) -> float:
     """Return the monotonic deadline of an attach (None as timeout: the default)."""
-    return arguments.deadline(timeout) or time.monotonic() + SETUP_TIMEOUT
+    if timeout is None:
+        return time.monotonic() + SETUP_TIMEOUT
+    deadline = arguments.deadline(timeout)
+    return math.inf if deadline is None else deadline  # too large for a float: no limit
 
 
 def new(name: str, capacity: int, backend: str, mode: int, max_peers: int, checksum: bool,
@@ -122,7 +127,7 @@ def named(name: str, backend: str, wait: str, timeout: object) -> Opened:
 
 def descriptor(fd: object, wait: str, timeout: object) -> Opened:
     """Duplicate ``fd``, which must be a sealed memfd channel, and read its geometry."""
-    fd = arguments.integer(fd, "fd", 0, 1 << 31)
+    fd = arguments.integer(fd, "fd", 0, (1 << 31) - 1)  # a C int
     use_futex = check_wait(wait)
     deadline = setup_deadline(timeout)
     try:
@@ -147,6 +152,17 @@ def descriptor(fd: object, wait: str, timeout: object) -> Opened:
 
 def _existing(fd: int, impl: ModuleType, name: str, use_futex: bool,
               deadline: float) -> Opened:
+    """Check the object behind ``fd`` and read its geometry; a failed call is a ``ChannelError``."""
+    try:
+        return _checked(fd, impl, name, use_futex, deadline)
+    except ChannelError:
+        raise
+    except OSError as exc:  # e.g. EIO from an object that is not a channel at all
+        raise from_oserror(exc, f"reading {name!r}") from exc
+
+
+def _checked(fd: int, impl: ModuleType, name: str, use_futex: bool,
+             deadline: float) -> Opened:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise CorruptChannel(f"{name!r} is not a regular file or shm object")

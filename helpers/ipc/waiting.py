@@ -86,17 +86,21 @@ def send_batch(channel: Channel, items: list, deadline: float | None, single: bo
         head = pending = -1
         try:
             if not entered(channel, layout.SEND, deadline):
-                raise full(sent, single)
+                raise full(sent, single, "the send side stayed held by another handle")
             if armed:
                 faults.hit("send.entered")
             head, tail = positions(channel)
             sent, pending, need = _write(channel, payloads, sent, head, tail, armed)
             if need and spun:
                 expected = control.space_futex.load(_ACQ)
+                # Wake at the earliest TAIL any sleeping sender waits for.  The word is
+                # shared, so it only moves the wake-up: what this call waits for stays
+                # ``need`` whatever another peer stored there.
+                wake_at = need
                 waiting = channel._waketail.load(_SC)
                 if channel._rattn.load(_SC) & layout.ASLEEP and waiting < need:
-                    need = waiting
-                channel._waketail.store(need, _SC)
+                    wake_at = waiting
+                channel._waketail.store(wake_at, _SC)
                 channel._rattn.fetch_or(layout.ASLEEP, _SC)
         finally:  # the release is the first call: nothing can come before it
             channel._scas(token, 0, _SC)
@@ -171,9 +175,9 @@ def _read(channel: Channel, tail: int, head: int, max_items: int, into: memoryvi
     return tail
 
 
-def full(sent: int, single: bool) -> Full:
+def full(sent: int, single: bool, why: str = "the ring stayed full") -> Full:
     what = "message" if single else f"batch ({sent} items sent, the rest not)"
-    return Full(f"{what} not sent before the timeout: the ring stayed full", sent)
+    return Full(f"{what} not sent before the timeout: {why}", sent)
 
 def spin(cell: object, target: int) -> None:
     """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s.
@@ -208,7 +212,8 @@ def recv_batch(channel: Channel, max_items: int, deadline: float | None,
         start_tail = -1
         try:
             if not entered(channel, layout.RECV, deadline):
-                raise Empty("no message arrived before the timeout")
+                raise Empty("no message taken before the timeout: the receive side stayed "
+                            "held by another handle")
             if armed:
                 faults.hit("recv.entered")
             head, tail = positions(channel)

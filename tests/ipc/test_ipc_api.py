@@ -206,6 +206,9 @@ def test_bad_call_arguments_raise_clear_errors(make_channel: Factory, call: Call
         ({"capacity": 4096, "mode": 0o10000}, ChannelValueError),
         ({"capacity": 4096, "max_peers": 0}, ChannelValueError),
         ({"capacity": 4096, "wait": "spin"}, ChannelValueError),
+        ({"name": "/lone-surrogate-\udcff", "capacity": 4096}, ChannelValueError),
+        ({"name": "lone-surrogate-\udcff", "capacity": 4096, "backend": "memfd"},
+         ChannelValueError),
     ],
 )
 def test_bad_create_arguments_raise_clear_errors(kwargs: dict, error: type[Exception]) -> None:
@@ -329,6 +332,31 @@ def test_from_fd_rejects_a_bad_descriptor() -> None:
         Channel.from_fd(10_000)
     with pytest.raises(ChannelTypeError):
         Channel.from_fd("3")
+    for beyond_a_c_int in (1 << 31, 1 << 64):
+        with pytest.raises(ChannelValueError, match=r"0\.\.2147483647"):
+            Channel.from_fd(beyond_a_c_int)
+
+
+def test_a_timeout_too_large_for_a_float_means_no_limit(make_channel: Factory) -> None:
+    channel = make_channel()
+    endless = 10 ** 400
+    channel.send(b"one", timeout=endless)
+    channel.send_many([b"two"], timeout=endless)
+    assert channel.recv_many(2, timeout=endless) == [b"one", b"two"]
+    if channel.backend != "memfd":
+        Channel.attach(channel.name, backend=channel.backend, timeout=endless).close()
+
+
+def test_the_constructor_says_how_to_make_a_channel() -> None:
+    for args in ((), ("/name", 4096)):
+        with pytest.raises(ChannelTypeError, match=r"Channel\.create"):
+            Channel(*args)
+
+
+def test_attaching_what_is_no_channel_is_a_channel_error() -> None:
+    """/proc/self/mem is a regular file of this user whose read fails (EIO)."""
+    with pytest.raises(ChannelError):
+        Channel.attach("/proc/self/mem", backend="file", timeout=1)
 
 
 def test_closed_handle_refuses_every_call(make_channel: Factory) -> None:

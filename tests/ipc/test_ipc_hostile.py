@@ -248,13 +248,41 @@ def test_lock_held_by_a_live_peer_times_out_with_full() -> None:
             cell = channel._control.locks[0]
             cell.store(token)
             started = time.monotonic()
-            with pytest.raises(Full):
+            with pytest.raises(Full, match="send side stayed held by another handle"):
                 channel.send(b"x", timeout=0.2)
             assert 0.2 <= time.monotonic() - started < 1.0
             cell.store(0)
             channel.send(b"x", timeout=0.2)
         finally:
             other.close()
+
+
+def _send_into_a_full_ring_under_a_forged_sleeper(name: str) -> float | str:
+    """A sender finds the ring full and the wake-up word saying a sender sleeps for TAIL 0."""
+    channel = Channel.attach(name)
+    try:
+        channel._control.attention[layout.RECV].store(layout.ASLEEP)  # WAKE_TAIL stays 0
+        started = time.monotonic()
+        try:
+            channel.send(b"y" * 8, timeout=0.05)
+        except Full:
+            return time.monotonic() - started  # seconds until Full
+        return "sent"
+    finally:
+        channel.close()
+
+
+def test_a_forged_sleeper_word_cannot_keep_send_past_its_timeout() -> None:
+    """Another peer's wake-up position only moves the wake-up, never what send waits for."""
+    with Channel.create(fresh_name("shm", "sleeper"), 64) as channel:
+        channel.send(b"x" * 40, timeout=0)  # the ring has no room for one more frame
+        child = procs.spawn(_send_into_a_full_ring_under_a_forged_sleeper, channel.name)
+        try:
+            outcome = child.join(timeout=10)
+        finally:
+            child.close()
+        # Before the fix the send spun until killed: the child overstayed and join raised.
+        assert isinstance(outcome, float) and 0.05 <= outcome < 2.0, outcome
 
 
 def test_from_fd_refuses_an_unsealed_memfd_and_a_plain_file(tmp_path: os.PathLike) -> None:

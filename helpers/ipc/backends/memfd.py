@@ -31,6 +31,10 @@ def check_name(name: object) -> str:
         raise ChannelTypeError(f"memfd label must be a str, got {type(name).__name__}")
     if not name or "\0" in name:
         raise ChannelValueError(f"memfd label {name!r} is empty or holds a NUL byte")
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        raise ChannelValueError(f"memfd label {name!r} cannot be encoded as UTF-8") from None
     if len(name.encode()) > LABEL_MAX:
         raise ChannelValueError(f"memfd label is {len(name.encode())} bytes, limit {LABEL_MAX}")
     return name
