@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from helpers import observe
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, writes_back
+from helpers.platform import describe_filesystem, writes_back
 from helpers.probes.eof import map_then_touch, page_round
 from helpers.probes.file_size import (
     access_in_guarded_mapping,
@@ -118,7 +118,7 @@ def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
     Filesystems that keep pages only in memory (tmpfs, ramfs) never zero the
     tail of the last page, which writeback does elsewhere.
     """
-    fs = filesystem_type(directory)
+    fs = describe_filesystem(directory)
     return pytest.mark.xfail(
         not writes_back(directory), strict=True,
         reason=f"known deviation: on {fs} a byte stored through MAP_SHARED into the tail of the "
@@ -134,7 +134,7 @@ def _tmpfs_deviation(directory: str) -> pytest.MarkDecorator:
 def test_tail_stores_never_reach_the_file(probe, prediction, sized_file, directory, unmap_first):
     path = sized_file(100, fill=b"a", directory=directory)
     outcome = probe(store_in_tail_then_grow, path, 200, PAGE_SIZE, unmap_first=unmap_first)
-    instance = f"{filesystem_type(path)}, {'unmapped' if unmap_first else 'mapped'}"
+    instance = f"{describe_filesystem(path)}, {'unmapped' if unmap_first else 'mapped'}"
     prediction.observe("tail-store-in-file", observe.field(outcome, "file_holds_z"),
                        instance=instance)
     prediction.observe("shm-grown-file-byte" if directory else "grown-file-byte",

@@ -24,7 +24,11 @@ FACTS = {
     "layer": "the layer the case ran in: libc or pymmap",
     "page_size": "the page size in bytes (sysconf(_SC_PAGESIZE))",
     "scratch_fs": "filesystem type of the scratch directory the checks' files live in",
+    "scratch_data_fs": "filesystem type holding the data of the scratch directory's files: "
+                       "scratch_fs itself, or for an overlay its upper layer's (writes go there)",
     "shm_fs": "filesystem type behind /dev/shm (POSIX shared memory)",
+    "shm_data_fs": "filesystem type holding the data of /dev/shm's files: shm_fs itself, or "
+                   "for an overlay its upper layer's",
     "arch": "machine architecture (uname -m)",
     "kernel": "kernel release (uname -r), compared as a version",
     "privileged": "true when the run holds CAP_SYS_ADMIN in the initial user namespace",

@@ -77,18 +77,76 @@ def filesystem_type(path: str) -> str | None:
     return mount["type"] if mount else None
 
 
+def _option(options: list[str], name: str) -> str | None:
+    """Return the value of mount option ``name=value`` in ``options`` (None: absent)."""
+    prefix = name + "="
+    return next((_unescape(o[len(prefix):]) for o in options if o.startswith(prefix)), None)
+
+
+#: Overlays stacked on overlays deeper than this are not followed (a loop is a broken table).
+_MAX_LAYERS = 8
+
+
+def data_mount_of(path: str) -> dict[str, Any] | None:
+    """Return the mount whose filesystem holds the data written to files under ``path``.
+
+    For most mounts that is the mount itself.  An overlay keeps no data of its
+    own: a file created or written through it lives in its upper layer, and
+    its pages are that filesystem's pages (an overlay over tmpfs never writes
+    back, like tmpfs).  Neither ``stat`` nor ``statfs`` of the overlay file
+    tells the upper layer's type (``statfs`` answers with the overlay's magic,
+    ``st_dev`` is a pseudo device), so the layer is found from the overlay's
+    ``upperdir=`` superblock option.  None when that cannot be resolved: a
+    read-only overlay (no upper layer), or an upper directory that this mount
+    namespace cannot see (a container's overlay, made on the host).
+    """
+    mount = mount_of(path)
+    for _ in range(_MAX_LAYERS):
+        if mount is None or mount["type"] != "overlay":
+            return mount
+        upper = _option(mount["options"], "upperdir")
+        if upper is None or not os.path.isdir(upper):
+            return None
+        below = mount_of(upper)
+        if below is None or below["device"] == mount["device"]:
+            return None  # the path resolves back into the overlay: not the real layer
+        mount = below
+    return None
+
+
+def data_filesystem_type(path: str) -> str | None:
+    """Return the type of the filesystem holding the data of files under ``path``.
+
+    The type of the mount itself, or for an overlay its upper layer's
+    (:func:`data_mount_of`); None when that cannot be told.
+    """
+    mount = data_mount_of(path)
+    return mount["type"] if mount else None
+
+
+def describe_filesystem(path: str) -> str:
+    """Return ``tmpfs``, or ``overlay (upper layer on tmpfs)``, for messages and instances."""
+    fs = filesystem_type(path) or "an unknown filesystem"
+    if fs != "overlay":
+        return fs
+    data = data_filesystem_type(path)
+    return f"overlay (upper layer on {data or 'an unknown filesystem'})"
+
+
 def has_writeback(fs_type: str | None) -> bool:
     """Return whether files on ``fs_type`` have a backing store that dirty pages go to."""
     return fs_type not in NO_WRITEBACK
 
 
 def writes_back(path: str) -> bool:
-    """Return whether the filesystem holding ``path`` writes dirty pages to a backing store.
+    """Return whether the filesystem holding ``path``'s data writes dirty pages to a backing store.
 
-    Where it does not (tmpfs, ramfs) nothing is written back, and the tail of
-    a file's last page is never zeroed either: the known tail-bytes deviation.
+    Where it does not (tmpfs, ramfs, or an overlay whose upper layer is one of
+    them) nothing is written back, and the tail of a file's last page is never
+    zeroed either: the known tail-bytes deviation.  An overlay whose upper
+    layer cannot be resolved is taken to write back, as most upper layers do.
     """
-    return has_writeback(filesystem_type(path))
+    return has_writeback(data_filesystem_type(path) or filesystem_type(path))
 
 
 def _capabilities() -> list[str] | None:
@@ -198,14 +256,31 @@ def _sysv_shm() -> dict[str, Any]:
             "initial_ipc_namespace": in_initial_namespace("ipc")}
 
 
+def _location(path: str) -> dict[str, Any]:
+    """Return ``path``, its mount, and where its files' data lives (``data_type``, ``upper``).
+
+    ``upper`` is the mount of an overlay's upper layer (None where it cannot
+    be resolved); ``data_type`` is the type of the filesystem that holds the
+    data, the mount's own type for anything but an overlay.
+    """
+    mount = mount_of(path) or {}
+    place: dict[str, Any] = {"path": path, **mount}
+    if mount.get("type") == "overlay":
+        upper = data_mount_of(path)
+        place["upper"] = upper
+        place["data_type"] = upper["type"] if upper else None
+    else:
+        place["data_type"] = mount.get("type")
+    return place
+
+
 def locations(scratch: str | None = None) -> dict[str, dict[str, Any] | None]:
     """Return, for every place the checks put memory or files, its path and mount."""
     from helpers import scratch as scratch_module
 
     where = scratch or scratch_module.directory()
-    return {"scratch": {"path": where, **(mount_of(where) or {})},
-            "posix_shm": {"path": "/dev/shm", **(mount_of("/dev/shm") or {})}
-            if os.path.isdir("/dev/shm") else None,
+    return {"scratch": _location(where),
+            "posix_shm": _location("/dev/shm") if os.path.isdir("/dev/shm") else None,
             "sysv_shm": _sysv_shm() if sys.platform == "linux" else None}
 
 
@@ -223,8 +298,9 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
 
     ``scratch`` is the directory the checks' files live in (default: the
     run's scratch directory).  ``locations`` records the mount of it, of
-    /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, ``privileged``
-    and ``in_container`` are the facts the catalogue's conditions name
+    /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, their
+    ``*_data_fs`` (the filesystem holding the files' data: an overlay's upper
+    layer), ``privileged`` and ``in_container`` are the facts the catalogue's conditions name
     beside those read from the other keys (``reports.facts``).
     """
     uname = os.uname()
@@ -246,6 +322,8 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
         "locations": places,
         "scratch_fs": (places["scratch"] or {}).get("type"),
         "shm_fs": (places["posix_shm"] or {}).get("type"),
+        "scratch_data_fs": (places["scratch"] or {}).get("data_type"),
+        "shm_data_fs": (places["posix_shm"] or {}).get("data_type"),
         "privileged": privileged(),
         "in_container": in_container(),
         "euid": os.geteuid(),
