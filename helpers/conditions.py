@@ -29,6 +29,9 @@ FACTS = {
     "shm_fs": "filesystem type behind /dev/shm (POSIX shared memory)",
     "shm_data_fs": "filesystem type holding the data of /dev/shm's files: shm_fs itself, or "
                    "for an overlay its upper layer's",
+    "scratch_noexec": "true when the scratch directory is on a mount with noexec "
+                      "(PROT_EXEC: EPERM)",
+    "shm_noexec": "true when /dev/shm is on a mount with noexec (PROT_EXEC: EPERM)",
     "arch": "machine architecture (uname -m)",
     "kernel": "kernel release (uname -r), compared as a version",
     "privileged": "true when the run holds CAP_SYS_ADMIN in the initial user namespace",

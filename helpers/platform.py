@@ -256,15 +256,27 @@ def _sysv_shm() -> dict[str, Any]:
             "initial_ipc_namespace": in_initial_namespace("ipc")}
 
 
+def noexec(path: str) -> bool | None:
+    """Return whether ``path`` is on a mount that forbids exec (None: cannot be told).
+
+    Read from statvfs's ``ST_NOEXEC``, the flag the kernel itself checks when
+    mmap asks for ``PROT_EXEC`` (EPERM) and when a program is run (EACCES).
+    """
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except OSError:
+        return None
+
+
 def _location(path: str) -> dict[str, Any]:
-    """Return ``path``, its mount, and where its files' data lives (``data_type``, ``upper``).
+    """Return ``path``, its mount, whether it is ``noexec``, and where its files' data lives.
 
     ``upper`` is the mount of an overlay's upper layer (None where it cannot
     be resolved); ``data_type`` is the type of the filesystem that holds the
     data, the mount's own type for anything but an overlay.
     """
     mount = mount_of(path) or {}
-    place: dict[str, Any] = {"path": path, **mount}
+    place: dict[str, Any] = {"path": path, **mount, "noexec": noexec(path)}
     if mount.get("type") == "overlay":
         upper = data_mount_of(path)
         place["upper"] = upper
@@ -300,7 +312,8 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
     run's scratch directory).  ``locations`` records the mount of it, of
     /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, their
     ``*_data_fs`` (the filesystem holding the files' data: an overlay's upper
-    layer), ``privileged`` and ``in_container`` are the facts the catalogue's conditions name
+    layer), ``scratch_noexec``, ``shm_noexec``, ``privileged`` and
+    ``in_container`` are the facts the catalogue's conditions name
     beside those read from the other keys (``reports.facts``).
     """
     uname = os.uname()
@@ -324,6 +337,8 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
         "shm_fs": (places["posix_shm"] or {}).get("type"),
         "scratch_data_fs": (places["scratch"] or {}).get("data_type"),
         "shm_data_fs": (places["posix_shm"] or {}).get("data_type"),
+        "scratch_noexec": (places["scratch"] or {}).get("noexec"),
+        "shm_noexec": (places["posix_shm"] or {}).get("noexec"),
         "privileged": privileged(),
         "in_container": in_container(),
         "euid": os.geteuid(),

@@ -48,6 +48,8 @@ def of(fingerprint: Mapping[str, Any] | None, layer: str | None = None) -> dict[
         "privileged": fp.get("privileged"),
         "libc": nested(fp, "libc", "name"),
         "in_container": fp.get("in_container"),
+        "scratch_noexec": fp.get("scratch_noexec"),
+        "shm_noexec": fp.get("shm_noexec"),
     }
 
 
