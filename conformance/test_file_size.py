@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import observe
+from helpers import observe, scratch
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import describe_filesystem, writes_back
-from helpers.probes.eof import map_then_touch, page_round
+from helpers.platform import describe_filesystem, huge_page_bytes, writes_back
+from helpers.probes.eof import access_by_the_man_page, map_then_touch, page_round
 from helpers.probes.file_size import (
     access_in_guarded_mapping,
     extend_then_touch,
@@ -158,7 +158,11 @@ def test_growing_the_file_opens_the_existing_mapping(probe, prediction, sized_fi
     prediction.observe("grown-page-takes-stores", observe.same(after, "stored", "after_store"))
     prediction.observe("before-growth", observe.result(before))
     prediction.observe("past-new-size", observe.result(beyond))
-    assert before.signal == beyond.signal == "SIGBUS", (before, beyond)
+    # mmap(2): SIGBUS past the page holding end of file, a huge page on tmpfs huge=always.
+    huge = huge_page_bytes(scratch.directory())
+    for outcome, size, at in ((before, 1, 2 * PAGE_SIZE), (beyond, 3 * PAGE_SIZE, 3 * PAGE_SIZE)):
+        allowed = access_by_the_man_page(at, size, GO_MAP, huge)
+        assert observe.result(outcome).value in allowed, outcome
     assert after.ok and after.value == {"loaded": 0, "stored": ord("G"),
                                         "after_store": ord("G")}, after
 

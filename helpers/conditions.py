@@ -32,6 +32,9 @@ FACTS = {
     "scratch_noexec": "true when the scratch directory is on a mount with noexec "
                       "(PROT_EXEC: EPERM)",
     "shm_noexec": "true when /dev/shm is on a mount with noexec (PROT_EXEC: EPERM)",
+    "scratch_huge": "huge page policy of the tmpfs holding the scratch files (its huge= option, "
+                    "or shmem_enabled's force or deny): never, always, within_size, advise",
+    "shm_huge": "huge page policy of the tmpfs behind /dev/shm, as scratch_huge",
     "arch": "machine architecture (uname -m)",
     "kernel": "kernel release (uname -r), compared as a version",
     "privileged": "true when the run holds CAP_SYS_ADMIN in the initial user namespace",

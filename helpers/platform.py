@@ -133,6 +133,52 @@ def describe_filesystem(path: str) -> str:
     return f"overlay (upper layer on {data or 'an unknown filesystem'})"
 
 
+#: tmpfs huge page policies under which a file's pages become huge pages without madvise:
+#: the mount's ``huge=always`` and ``huge=within_size`` (for the part inside the file's
+#: size), and the system-wide ``force`` of shmem_enabled.
+HUGE_WITHOUT_ADVICE = frozenset({"always", "within_size", "force"})
+_THP = "/sys/kernel/mm/transparent_hugepage"
+
+
+def _shmem_enabled() -> str | None:
+    """Return the selected word of ``shmem_enabled`` (``[never]`` -> ``never``)."""
+    text = _read(f"{_THP}/shmem_enabled") or ""
+    found = re.search(r"\[(\w+)\]", text)
+    return found.group(1) if found else None
+
+
+def huge_pages(path: str) -> str | None:
+    """Return the huge page policy of the tmpfs holding ``path``'s data (``never``, ``always``).
+
+    The mount's ``huge=`` option (``never`` when absent), unless the
+    system-wide ``shmem_enabled`` is ``force`` or ``deny``, which override
+    every mount (transhuge.rst).  None where the data is not on tmpfs.
+    """
+    mount = data_mount_of(path)
+    if mount is None or mount["type"] != "tmpfs":
+        return None
+    system = _shmem_enabled()
+    if system in ("force", "deny"):
+        return system
+    return _option(mount["options"], "huge") or "never"
+
+
+def huge_page_bytes(path: str) -> int | None:
+    """Return the size of the huge pages files under ``path`` may be mapped with, or None.
+
+    Where tmpfs allocates huge pages (:data:`HUGE_WITHOUT_ADVICE`) the page
+    that holds end of file is a huge page, so what mmap(2) says of "the page"
+    (bytes past EOF up to its end are accessible, SIGBUS only beyond it)
+    holds for that huge page, and touching one byte brings in the whole of
+    it.  Allocation may still fall back to small pages, so a check accepts
+    either unit.
+    """
+    if huge_pages(path) not in HUGE_WITHOUT_ADVICE:
+        return None
+    size = _read(f"{_THP}/hpage_pmd_size")
+    return int(size) if size and size.strip().isdigit() else None
+
+
 def has_writeback(fs_type: str | None) -> bool:
     """Return whether files on ``fs_type`` have a backing store that dirty pages go to."""
     return fs_type not in NO_WRITEBACK
@@ -276,7 +322,8 @@ def _location(path: str) -> dict[str, Any]:
     data, the mount's own type for anything but an overlay.
     """
     mount = mount_of(path) or {}
-    place: dict[str, Any] = {"path": path, **mount, "noexec": noexec(path)}
+    place: dict[str, Any] = {"path": path, **mount, "noexec": noexec(path),
+                             "huge": huge_pages(path)}
     if mount.get("type") == "overlay":
         upper = data_mount_of(path)
         place["upper"] = upper
@@ -312,7 +359,8 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
     run's scratch directory).  ``locations`` records the mount of it, of
     /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, their
     ``*_data_fs`` (the filesystem holding the files' data: an overlay's upper
-    layer), ``scratch_noexec``, ``shm_noexec``, ``privileged`` and
+    layer), ``scratch_noexec``, ``shm_noexec``, ``scratch_huge``,
+    ``shm_huge`` (tmpfs's huge page policy), ``privileged`` and
     ``in_container`` are the facts the catalogue's conditions name
     beside those read from the other keys (``reports.facts``).
     """
@@ -339,6 +387,8 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
         "shm_data_fs": (places["posix_shm"] or {}).get("data_type"),
         "scratch_noexec": (places["scratch"] or {}).get("noexec"),
         "shm_noexec": (places["posix_shm"] or {}).get("noexec"),
+        "scratch_huge": (places["scratch"] or {}).get("huge"),
+        "shm_huge": (places["posix_shm"] or {}).get("huge"),
         "privileged": privileged(),
         "in_container": in_container(),
         "euid": os.geteuid(),

@@ -50,6 +50,8 @@ def of(fingerprint: Mapping[str, Any] | None, layer: str | None = None) -> dict[
         "in_container": fp.get("in_container"),
         "scratch_noexec": fp.get("scratch_noexec"),
         "shm_noexec": fp.get("shm_noexec"),
+        "scratch_huge": fp.get("scratch_huge"),
+        "shm_huge": fp.get("shm_huge"),
     }
 
 
