@@ -64,12 +64,12 @@ def _data_fs(fp: Mapping[str, Any], key: str, mount_fs: Any) -> Any:
 def shown(facts: Mapping[str, Any]) -> dict[str, Any]:
     """Return the facts a refuted verdict attaches, in their order.
 
-    The data filesystem facts only where they differ from the mount's type
-    (an overlay's upper layer): elsewhere they repeat it.
+    The data filesystem facts only where they are known and differ from the
+    mount's type (an overlay's upper layer): elsewhere they repeat it.
     """
     return {name: facts.get(name) for name in SHOWN
             if name not in _ONLY_WHERE_DIFFERENT
-            or facts.get(name) != facts.get(_ONLY_WHERE_DIFFERENT[name])}
+            or facts.get(name) not in (None, facts.get(_ONLY_WHERE_DIFFERENT[name]))}
 
 
 def describe(facts: Mapping[str, Any]) -> str:
