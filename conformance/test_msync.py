@@ -23,7 +23,7 @@ import pytest
 from helpers import observe
 from helpers.isolate.outcome import Outcome
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, writes_back
+from helpers.platform import describe_filesystem, writes_back
 from helpers.probes.msync import (
     async_versus_sync,
     invalidate_between_processes,
@@ -44,7 +44,7 @@ def on_storage(outcome: Outcome, path: str, *keys: str) -> observe.Observation:
     if writes_back(path):
         return observe.field(outcome, *keys)
     return observe.unobservable(
-        f"the file is on {filesystem_type(path)}, which keeps pages only in memory: they are "
+        f"the file is on {describe_filesystem(path)}, which keeps pages only in memory: they are "
         "never written back, so whether a store reached storage cannot be seen", outcome)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import observe
+from helpers import observe, scratch
 from helpers.libc import PAGE_SIZE
+from helpers.platform import huge_page_bytes
 from helpers.probes.pages import (
     frames_across_fork,
     frames_shared_with_unrelated,
@@ -105,7 +106,11 @@ def test_large_mapping_uses_memory_only_for_touched_pages(probe, prediction, siz
                        observe.field(outcome, "memory_only_for_touched"))
     assert outcome.ok, outcome
     seen = outcome.value
-    assert seen["rss_before_kb"] == 0 and seen["rss_after_kb"] == seen["touched_kb"], seen
+    # A touched page brings in the page it lies in: a 2 MiB one on tmpfs huge=always.
+    huge = huge_page_bytes(scratch.directory())
+    most = seen["touched_kb"] * (huge // PAGE_SIZE if huge else 1)
+    assert seen["rss_before_kb"] == 0, seen
+    assert seen["touched_kb"] <= seen["rss_after_kb"] <= most, seen
 
 
 @pytest.mark.claim("memmap-ipc.access-without-syscalls", "mmap-notes.file-access-without-syscalls")

@@ -26,7 +26,7 @@ import pytest
 
 from helpers import observe, scratch
 from helpers.libc import PAGE_SIZE
-from helpers.platform import filesystem_type, writes_back
+from helpers.platform import describe_filesystem, writes_back
 from helpers.probes.posix_shm import (
     built_on_mmap,
     demo_replay,
@@ -65,7 +65,7 @@ def keeps_tail(directory: str) -> bool:
 
 def tail_deviation(directory: str) -> pytest.MarkDecorator:
     """Return the strict expected failure of the tail-bytes deviation where it applies."""
-    fs = filesystem_type(directory)
+    fs = describe_filesystem(directory)
     return pytest.mark.xfail(keeps_tail(directory), strict=True, reason=(
         f"known deviation: {fs} keeps bytes stored through a mapping past end of file and shows "
         "them when ftruncate grows the file (byte 200 reads 'Z', ftruncate(2) says NUL)"))

@@ -24,7 +24,17 @@ FACTS = {
     "layer": "the layer the case ran in: libc or pymmap",
     "page_size": "the page size in bytes (sysconf(_SC_PAGESIZE))",
     "scratch_fs": "filesystem type of the scratch directory the checks' files live in",
+    "scratch_data_fs": "filesystem type holding the data of the scratch directory's files: "
+                       "scratch_fs itself, or for an overlay its upper layer's (writes go there)",
     "shm_fs": "filesystem type behind /dev/shm (POSIX shared memory)",
+    "shm_data_fs": "filesystem type holding the data of /dev/shm's files: shm_fs itself, or "
+                   "for an overlay its upper layer's",
+    "scratch_noexec": "true when the scratch directory is on a mount with noexec "
+                      "(PROT_EXEC: EPERM)",
+    "shm_noexec": "true when /dev/shm is on a mount with noexec (PROT_EXEC: EPERM)",
+    "scratch_huge": "huge page policy of the tmpfs holding the scratch files (its huge= option, "
+                    "or shmem_enabled's force or deny): never, always, within_size, advise",
+    "shm_huge": "huge page policy of the tmpfs behind /dev/shm, as scratch_huge",
     "arch": "machine architecture (uname -m)",
     "kernel": "kernel release (uname -r), compared as a version",
     "privileged": "true when the run holds CAP_SYS_ADMIN in the initial user namespace",

@@ -77,18 +77,122 @@ def filesystem_type(path: str) -> str | None:
     return mount["type"] if mount else None
 
 
+def _option(options: list[str], name: str) -> str | None:
+    """Return the value of mount option ``name=value`` in ``options`` (None: absent)."""
+    prefix = name + "="
+    return next((_unescape(o[len(prefix):]) for o in options if o.startswith(prefix)), None)
+
+
+#: Overlays stacked on overlays deeper than this are not followed (a loop is a broken table).
+_MAX_LAYERS = 8
+
+
+def data_mount_of(path: str) -> dict[str, Any] | None:
+    """Return the mount whose filesystem holds the data written to files under ``path``.
+
+    For most mounts that is the mount itself.  An overlay keeps no data of its
+    own: a file created or written through it lives in its upper layer, and
+    its pages are that filesystem's pages (an overlay over tmpfs never writes
+    back, like tmpfs).  Neither ``stat`` nor ``statfs`` of the overlay file
+    tells the upper layer's type (``statfs`` answers with the overlay's magic,
+    ``st_dev`` is a pseudo device), so the layer is found from the overlay's
+    ``upperdir=`` superblock option.  None when that cannot be resolved: a
+    read-only overlay (no upper layer), or an upper directory that this mount
+    namespace cannot see (a container's overlay, made on the host).
+    """
+    mount = mount_of(path)
+    for _ in range(_MAX_LAYERS):
+        if mount is None or mount["type"] != "overlay":
+            return mount
+        upper = _option(mount["options"], "upperdir")
+        if upper is None or not os.path.isdir(upper):
+            return None
+        below = mount_of(upper)
+        if below is None or below["device"] == mount["device"]:
+            return None  # the path resolves back into the overlay: not the real layer
+        mount = below
+    return None
+
+
+def data_filesystem_type(path: str) -> str | None:
+    """Return the type of the filesystem holding the data of files under ``path``.
+
+    The type of the mount itself, or for an overlay its upper layer's
+    (:func:`data_mount_of`); None when that cannot be told.
+    """
+    mount = data_mount_of(path)
+    return mount["type"] if mount else None
+
+
+def describe_filesystem(path: str) -> str:
+    """Return ``tmpfs``, or ``overlay (upper layer on tmpfs)``, for messages and instances."""
+    fs = filesystem_type(path) or "an unknown filesystem"
+    if fs != "overlay":
+        return fs
+    data = data_filesystem_type(path)
+    return f"overlay (upper layer on {data or 'an unknown filesystem'})"
+
+
+#: tmpfs huge page policies under which a file's pages become huge pages without madvise:
+#: the mount's ``huge=always`` and ``huge=within_size`` (for the part inside the file's
+#: size), and the system-wide ``force`` of shmem_enabled.
+HUGE_WITHOUT_ADVICE = frozenset({"always", "within_size", "force"})
+_THP = "/sys/kernel/mm/transparent_hugepage"
+
+
+def _shmem_enabled() -> str | None:
+    """Return the selected word of ``shmem_enabled`` (``[never]`` -> ``never``)."""
+    text = _read(f"{_THP}/shmem_enabled") or ""
+    found = re.search(r"\[(\w+)\]", text)
+    return found.group(1) if found else None
+
+
+def huge_pages(path: str) -> str | None:
+    """Return the huge page policy of the tmpfs holding ``path``'s data (``never``, ``always``).
+
+    The mount's ``huge=`` option (``never`` when absent), unless the
+    system-wide ``shmem_enabled`` is ``force`` or ``deny``, which override
+    every mount (transhuge.rst).  None where the data is not on tmpfs.
+    """
+    mount = data_mount_of(path)
+    if mount is None or mount["type"] != "tmpfs":
+        return None
+    system = _shmem_enabled()
+    if system in ("force", "deny"):
+        return system
+    return _option(mount["options"], "huge") or "never"
+
+
+def huge_page_bytes(path: str) -> int | None:
+    """Return the size of the huge pages files under ``path`` may be mapped with, or None.
+
+    Where tmpfs allocates huge pages (:data:`HUGE_WITHOUT_ADVICE`) the page
+    that holds end of file is a huge page, so what mmap(2) says of "the page"
+    (bytes past EOF up to its end are accessible, SIGBUS only beyond it)
+    holds for that huge page, and touching one byte brings in the whole of
+    it.  Allocation may still fall back to small pages, so a check accepts
+    either unit.
+    """
+    if huge_pages(path) not in HUGE_WITHOUT_ADVICE:
+        return None
+    size = _read(f"{_THP}/hpage_pmd_size")
+    return int(size) if size and size.strip().isdigit() else None
+
+
 def has_writeback(fs_type: str | None) -> bool:
     """Return whether files on ``fs_type`` have a backing store that dirty pages go to."""
     return fs_type not in NO_WRITEBACK
 
 
 def writes_back(path: str) -> bool:
-    """Return whether the filesystem holding ``path`` writes dirty pages to a backing store.
+    """Return whether the filesystem holding ``path``'s data writes dirty pages to a backing store.
 
-    Where it does not (tmpfs, ramfs) nothing is written back, and the tail of
-    a file's last page is never zeroed either: the known tail-bytes deviation.
+    Where it does not (tmpfs, ramfs, or an overlay whose upper layer is one of
+    them) nothing is written back, and the tail of a file's last page is never
+    zeroed either: the known tail-bytes deviation.  An overlay whose upper
+    layer cannot be resolved is taken to write back, as most upper layers do.
     """
-    return has_writeback(filesystem_type(path))
+    return has_writeback(data_filesystem_type(path) or filesystem_type(path))
 
 
 def _capabilities() -> list[str] | None:
@@ -198,14 +302,44 @@ def _sysv_shm() -> dict[str, Any]:
             "initial_ipc_namespace": in_initial_namespace("ipc")}
 
 
+def noexec(path: str) -> bool | None:
+    """Return whether ``path`` is on a mount that forbids exec (None: cannot be told).
+
+    Read from statvfs's ``ST_NOEXEC``, the flag the kernel itself checks when
+    mmap asks for ``PROT_EXEC`` (EPERM) and when a program is run (EACCES).
+    """
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except OSError:
+        return None
+
+
+def _location(path: str) -> dict[str, Any]:
+    """Return ``path``, its mount, whether it is ``noexec``, and where its files' data lives.
+
+    ``upper`` is the mount of an overlay's upper layer (None where it cannot
+    be resolved); ``data_type`` is the type of the filesystem that holds the
+    data, the mount's own type for anything but an overlay.
+    """
+    mount = mount_of(path) or {}
+    place: dict[str, Any] = {"path": path, **mount, "noexec": noexec(path),
+                             "huge": huge_pages(path)}
+    if mount.get("type") == "overlay":
+        upper = data_mount_of(path)
+        place["upper"] = upper
+        place["data_type"] = upper["type"] if upper else None
+    else:
+        place["data_type"] = mount.get("type")
+    return place
+
+
 def locations(scratch: str | None = None) -> dict[str, dict[str, Any] | None]:
     """Return, for every place the checks put memory or files, its path and mount."""
     from helpers import scratch as scratch_module
 
     where = scratch or scratch_module.directory()
-    return {"scratch": {"path": where, **(mount_of(where) or {})},
-            "posix_shm": {"path": "/dev/shm", **(mount_of("/dev/shm") or {})}
-            if os.path.isdir("/dev/shm") else None,
+    return {"scratch": _location(where),
+            "posix_shm": _location("/dev/shm") if os.path.isdir("/dev/shm") else None,
             "sysv_shm": _sysv_shm() if sys.platform == "linux" else None}
 
 
@@ -223,8 +357,11 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
 
     ``scratch`` is the directory the checks' files live in (default: the
     run's scratch directory).  ``locations`` records the mount of it, of
-    /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, ``privileged``
-    and ``in_container`` are the facts the catalogue's conditions name
+    /dev/shm and of System V shm; ``scratch_fs``, ``shm_fs``, their
+    ``*_data_fs`` (the filesystem holding the files' data: an overlay's upper
+    layer), ``scratch_noexec``, ``shm_noexec``, ``scratch_huge``,
+    ``shm_huge`` (tmpfs's huge page policy), ``privileged`` and
+    ``in_container`` are the facts the catalogue's conditions name
     beside those read from the other keys (``reports.facts``).
     """
     uname = os.uname()
@@ -246,6 +383,12 @@ def fingerprint(scratch: str | None = None) -> dict[str, Any]:
         "locations": places,
         "scratch_fs": (places["scratch"] or {}).get("type"),
         "shm_fs": (places["posix_shm"] or {}).get("type"),
+        "scratch_data_fs": (places["scratch"] or {}).get("data_type"),
+        "shm_data_fs": (places["posix_shm"] or {}).get("data_type"),
+        "scratch_noexec": (places["scratch"] or {}).get("noexec"),
+        "shm_noexec": (places["posix_shm"] or {}).get("noexec"),
+        "scratch_huge": (places["scratch"] or {}).get("huge"),
+        "shm_huge": (places["posix_shm"] or {}).get("huge"),
         "privileged": privileged(),
         "in_container": in_container(),
         "euid": os.geteuid(),

@@ -16,7 +16,11 @@ from typing import Any
 from reports.platforms import nested
 
 #: The facts attached to a refuted verdict, in the order they are shown.
-SHOWN = ("layer", "scratch_fs", "shm_fs", "page_size", "kernel", "arch", "privileged")
+SHOWN = ("layer", "scratch_fs", "scratch_data_fs", "shm_fs", "shm_data_fs", "page_size",
+         "kernel", "arch", "privileged")
+#: Facts shown only where they add to another: the filesystem holding the files' data
+#: differs from the mount's type only on an overlay (it is the upper layer's).
+_ONLY_WHERE_DIFFERENT = {"scratch_data_fs": "scratch_fs", "shm_data_fs": "shm_fs"}
 
 
 def of(fingerprint: Mapping[str, Any] | None, layer: str | None = None) -> dict[str, Any]:
@@ -24,26 +28,48 @@ def of(fingerprint: Mapping[str, Any] | None, layer: str | None = None) -> dict[
 
     ``shm_fs`` falls back to the type the fingerprint lists for ``/dev/shm``,
     which is what that fact means; the scratch directory's type and
-    ``privileged`` are taken only where the fingerprint states them.
+    ``privileged`` are taken only where the fingerprint states them.  A
+    fingerprint older than the ``*_data_fs`` facts gives the mount's own type
+    for them, except on an overlay, whose upper layer it never recorded.
     """
     fp = fingerprint or {}
     filesystems = fp.get("filesystems") if isinstance(fp.get("filesystems"), Mapping) else {}
+    scratch_fs = fp.get("scratch_fs")
+    shm_fs = fp.get("shm_fs") or filesystems.get("/dev/shm")
     return {
         "layer": layer,
-        "scratch_fs": fp.get("scratch_fs"),
-        "shm_fs": fp.get("shm_fs") or filesystems.get("/dev/shm"),
+        "scratch_fs": scratch_fs,
+        "scratch_data_fs": _data_fs(fp, "scratch_data_fs", scratch_fs),
+        "shm_fs": shm_fs,
+        "shm_data_fs": _data_fs(fp, "shm_data_fs", shm_fs),
         "page_size": fp.get("page_size"),
         "kernel": fp.get("kernel_release"),
         "arch": fp.get("machine"),
         "privileged": fp.get("privileged"),
         "libc": nested(fp, "libc", "name"),
         "in_container": fp.get("in_container"),
+        "scratch_noexec": fp.get("scratch_noexec"),
+        "shm_noexec": fp.get("shm_noexec"),
+        "scratch_huge": fp.get("scratch_huge"),
+        "shm_huge": fp.get("shm_huge"),
     }
 
 
+def _data_fs(fp: Mapping[str, Any], key: str, mount_fs: Any) -> Any:
+    if key in fp:
+        return fp.get(key)
+    return None if mount_fs == "overlay" else mount_fs
+
+
 def shown(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the facts a refuted verdict attaches, in their order."""
-    return {name: facts.get(name) for name in SHOWN}
+    """Return the facts a refuted verdict attaches, in their order.
+
+    The data filesystem facts only where they are known and differ from the
+    mount's type (an overlay's upper layer): elsewhere they repeat it.
+    """
+    return {name: facts.get(name) for name in SHOWN
+            if name not in _ONLY_WHERE_DIFFERENT
+            or facts.get(name) not in (None, facts.get(_ONLY_WHERE_DIFFERENT[name]))}
 
 
 def describe(facts: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from helpers.model import rules, steps
+from helpers.model.platform import Platform
 from helpers.model.space import Model
 from helpers.model.state import Obj
 
@@ -65,6 +66,12 @@ class Deviation:
     variant: type[Model]
     applies: Callable[[Model, steps.Step], bool]
     example: tuple[steps.Step, ...]
+    #: Whether :attr:`example` deviates on a platform with these facts: the
+    #: deviation belongs to some filesystems, and elsewhere the example follows
+    #: the man page (an expected failure there would pass, and turn red).
+    shows_on: Callable[[Platform], bool] = lambda platform: True
+    #: Where it shows, in words, for the report and the check's reason.
+    where: str = "everywhere"
 
     def finding(self) -> dict[str, object]:
         """Return the deviation as a report finding (the count is added by the session)."""
@@ -89,6 +96,10 @@ TMPFS_TAIL = Deviation(
         steps.Store(addr=200, value=0x2A),
         steps.Ftruncate(handle=0, length=300),
     ),
+    # The example grows a POSIX shm object: it deviates only where /dev/shm keeps pages
+    # in memory (tmpfs, ramfs); a /dev/shm on a disk filesystem zeroes the tail.
+    shows_on=lambda platform: "shm" not in platform.writeback,
+    where="where /dev/shm has no writeback (tmpfs, ramfs)",
 )
 
 #: The deviations the session knows how to recognise.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from helpers.platform import filesystem_type, has_writeback
+from helpers.platform import data_filesystem_type, filesystem_type, has_writeback
 
 #: Architectures whose MMU cannot make a page writable but not readable.
 _WRITE_IMPLIES_READ = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm",
@@ -36,7 +36,7 @@ class Platform:
     #: Kinds of object whose file system writes dirty pages back (and then zeroes
     #: the bytes past end of file in the last page, at a moment nobody controls).
     writeback: frozenset[str] = frozenset({"file"})
-    #: File system types, for the report.
+    #: File system types holding each kind's data (an overlay's upper layer), for the report.
     filesystems: tuple[tuple[str, str], ...] = ()
 
 
@@ -62,8 +62,9 @@ def detect(file_dir: str, shm_dir: str = "/dev/shm") -> Platform:
     """Return the facts for this machine, with regular files kept in ``file_dir``."""
     machine = os.uname().machine
     exec_only = machine in ("x86_64", "i686") and "ospke" in _cpu_flags()
-    file_fs = filesystem_type(file_dir) or "unknown"
-    shm_fs = filesystem_type(shm_dir) or "unknown"
+    # Pages of an overlay file are its upper layer's: that filesystem decides writeback.
+    file_fs = data_filesystem_type(file_dir) or filesystem_type(file_dir) or "unknown"
+    shm_fs = data_filesystem_type(shm_dir) or filesystem_type(shm_dir) or "unknown"
     return Platform(
         page_size=os.sysconf("SC_PAGE_SIZE"),
         write_implies_read=machine in _WRITE_IMPLIES_READ,

@@ -37,9 +37,26 @@ def pymmap_empty_file(path: str, length: int) -> dict[str, Any]:
     return {"length": len(mapped), "byte": mapped[0]}
 
 
-def page_round(n: int) -> int:
-    """Return ``n`` rounded up to a whole number of pages."""
-    return -(-n // libc.PAGE_SIZE) * libc.PAGE_SIZE
+def page_round(n: int, page: int = libc.PAGE_SIZE) -> int:
+    """Return ``n`` rounded up to a whole number of pages (of ``page`` bytes)."""
+    return -(-n // page) * page
+
+
+def access_by_the_man_page(at: int, file_size: int, length: int,
+                           huge_page: int | None = None) -> frozenset[str]:
+    """Return what mmap(2) allows an access at ``at`` of a mapping to do (``ok``, ``SIGBUS``, ...).
+
+    SIGSEGV past the mapping's last page, SIGBUS for a page wholly past end of
+    file, ``ok`` below the end of the page holding end of file.  Where the
+    file may live in huge pages (``huge_page`` bytes, tmpfs ``huge=always``)
+    that page may be a huge one, and the bytes past EOF up to its end are
+    accessible too: both answers keep the contract, since the kernel falls
+    back to small pages when it cannot get a huge one.
+    """
+    units = [libc.PAGE_SIZE] + ([huge_page] if huge_page else [])
+    return frozenset("SIGSEGV" if at >= page_round(length) else
+                     "SIGBUS" if at >= page_round(file_size, unit) else "ok"
+                     for unit in units)
 
 
 #: What follows the mapping's last page in :func:`map_with_layout`.

@@ -355,12 +355,45 @@ int main(int argc, char **argv) {
 """
 
 
+def _run_built(binary: Path, args: list[str]) -> int:
+    """Run a program this probe built and return its exit status.
+
+    Building only writes, but running needs a filesystem that allows exec:
+    where the scratch directory is mounted noexec, the program runs from a
+    copy in a memfd (an internal mount that is not noexec) through
+    ``/proc/self/fd``.  Where neither can run it (``vm.memfd_noexec``, a
+    security module) the check cannot be made here: that is setup, not the
+    platform's shm_open, so it raises Unsupported naming the errno.
+    """
+    fd = -1
+    try:
+        if os.statvfs(binary.parent).f_flag & os.ST_NOEXEC:
+            fd = os.memfd_create(binary.name)
+            with open(fd, "wb", closefd=False) as copy:  # writes it all, not one write(2)
+                copy.write(binary.read_bytes())
+            command = [f"/proc/self/fd/{fd}", *args]
+        else:
+            command = [str(binary), *args]
+        ran = subprocess.run(command, capture_output=True, timeout=10, check=False,
+                             pass_fds=(fd,) if fd >= 0 else ())
+    except OSError as exc:
+        where = "a memfd copy" if fd >= 0 else str(binary.parent)
+        raise libc.Unsupported("running a program built by the check", (
+            f"exec from {where} failed with {libc.errno_name(exc)}")) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return ran.returncode
+
+
 def link_with_and_without_lrt(absent_name: str) -> dict[str, Any]:
     """Compile and link a program calling shm_open with and without ``-lrt``; run each.
 
     The program opens ``absent_name`` read-only without O_CREAT (nothing is
     created).  Returns each link's exit status and message, each program's
-    exit status, and the C library's version.
+    exit status, and the C library's version.  The programs are built in
+    the scratch directory and run from a place that allows exec
+    (:func:`_run_built`).
     """
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -378,9 +411,7 @@ def link_with_and_without_lrt(absent_name: str) -> dict[str, Any]:
                                      "link_status": built.returncode,
                                      "message": built.stderr.strip()[-300:]}
             if built.returncode == 0:
-                ran = subprocess.run([str(binary), absent_name], capture_output=True,
-                                     timeout=10, check=False)
-                entry["run_status"] = ran.returncode
+                entry["run_status"] = _run_built(binary, [absent_name])
             results[label] = entry
     finally:
         shutil.rmtree(work, ignore_errors=True)
