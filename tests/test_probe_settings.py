@@ -18,8 +18,9 @@ from helpers.probes.posix_shm import SHM_DIR, require_shm_space
 def test_shm_space_beyond_what_is_free_is_unsupported_with_the_figure():
     stats = os.statvfs(SHM_DIR)
     free = stats.f_bavail * stats.f_frsize
-    with pytest.raises(libc.Unsupported, match=f"only {free} bytes are free"):
-        require_shm_space(free + 1)
+    # Other processes may use /dev/shm meanwhile: the figure is checked, not its value.
+    with pytest.raises(libc.Unsupported, match=r"/dev/shm .*only \d+ bytes are free"):
+        require_shm_space(free + (1 << 20))
 
 
 def test_shm_space_that_fits_is_allowed():
