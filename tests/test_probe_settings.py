@@ -12,6 +12,7 @@ import os
 import pytest
 
 from helpers import libc
+from helpers.probes import sysv_shm
 from helpers.probes.posix_shm import SHM_DIR, require_shm_space
 
 
@@ -25,3 +26,15 @@ def test_shm_space_beyond_what_is_free_is_unsupported_with_the_figure():
 
 def test_shm_space_that_fits_is_allowed():
     require_shm_space(libc.PAGE_SIZE)
+
+
+@pytest.mark.parametrize(("limits", "named"), [
+    ({"shmmax": 65536, "shmall": 1 << 20, "shmmni": 4096}, "kernel.shmmax is 65536"),
+    ({"shmmax": 1 << 40, "shmall": 16, "shmmni": 4096}, "kernel.shmall is 16 pages"),
+], ids=["shmmax", "shmall"])
+def test_a_segment_beyond_the_system_v_limits_is_unsupported_naming_the_limit(
+        monkeypatch, limits, named):
+    monkeypatch.setattr(sysv_shm, "segment_limits", lambda: limits)
+    with pytest.raises(libc.Unsupported, match=named):
+        sysv_shm.require_segment_size(4 << 20)
+    sysv_shm.require_segment_size(libc.PAGE_SIZE)  # one page fits both
