@@ -12,7 +12,7 @@ import os
 import pytest
 
 from helpers import libc
-from helpers.probes import sysv_shm
+from helpers.probes import propositions, sysv_shm
 from helpers.probes.posix_shm import SHM_DIR, require_shm_space
 
 
@@ -38,3 +38,15 @@ def test_a_segment_beyond_the_system_v_limits_is_unsupported_naming_the_limit(
     with pytest.raises(libc.Unsupported, match=named):
         sysv_shm.require_segment_size(4 << 20)
     sysv_shm.require_segment_size(libc.PAGE_SIZE)  # one page fits both
+
+
+def test_a_go_toolchain_that_cannot_start_is_unsupported_not_a_refused_declaration(
+        tmp_path, monkeypatch):
+    # A toolchain that dies at start, as Go's runtime does under a small RLIMIT_AS.
+    fake = tmp_path / "go"
+    fake.write_text("#!/bin/sh\necho 'fatal error: failed to reserve page summary memory' >&2\n"
+                    "exit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(libc.Unsupported, match=r"empty program failed.*page summary memory"):
+        propositions.go_signatures_compile()
