@@ -30,6 +30,7 @@ import pytest
 from helpers import scratch
 from helpers.model import profiles, rules
 from helpers.model.deviations import KNOWN, Deviation
+from helpers.model.executor import ExecutorBroken, descriptor_shortage
 from helpers.model.figures import write_model_json
 from helpers.model.platform import detect
 from helpers.model.replay import replay
@@ -38,12 +39,44 @@ from helpers.model.session import Disagreement, Session
 from helpers.model.steps import STEP_TYPES
 from helpers.model.tour import tour
 
+#: Errors that mean this run lacks a resource (descriptors, memory), not that the harness broke.
+SHORTAGES = ("EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "ENOSPC")
+
 
 @pytest.fixture
 def model_session() -> Iterator[Session]:
     """Return a session (an executor of its own) for the sequences of one shard."""
     with Session() as session:
         yield session
+
+
+@pytest.fixture
+def executor_broke(model_session: Session, machinery_broke: Callable[[str, str], None]
+                   ) -> Callable[[BaseException], None]:
+    """Return a function that, once the session's executor has broken, says so and stops.
+
+    A broken executor observed nothing: hypothesis would report what the
+    broken runs left it (a flaky strategy, a different error on replay) and
+    the rules would read as broken.  A shortage this run has (``EMFILE``:
+    the descriptor limit) skips the check with the reason; any other break
+    records an ``error`` outcome with the executor's reason and raises it.
+    """
+    def stop(failure: BaseException) -> None:
+        broken = model_session.broken
+        if broken is None:
+            return
+        if broken.errno in SHORTAGES:
+            pytest.skip(f"the step executor ran short ({broken.errno}): {broken}")
+        machinery_broke("step executor", str(broken))
+        raise broken from failure
+
+    return stop
+
+
+def _skip_unless_descriptors_for(steps: int) -> None:
+    """Skip when the descriptor limit is too low for sequences of ``steps`` steps."""
+    if (shortage := descriptor_shortage(steps)) is not None:
+        pytest.skip(shortage)
 
 
 @pytest.fixture
@@ -77,13 +110,19 @@ SHARDED = pytest.mark.parametrize("shard", range(SHARDS), indirect=True,
 @(SHARDED if SHARDS > 1 else pytest.mark.usefixtures())
 def test_address_space_agrees_with_the_man_pages(
         model_session: Session, record_figures: Callable[[dict[str, Any]], None],
-        implicate: Callable[[Iterable[str]], None], shard: int) -> None:
+        implicate: Callable[[Iterable[str]], None], shard: int,
+        executor_broke: Callable[[BaseException], None]) -> None:
     """Every step's outcome and the state after it are what the man pages say."""
     chosen = profiles.for_depth(DEPTH)
     used = chosen
+    # A sequence's steps, after an opening of at most two.
+    _skip_unless_descriptors_for(chosen.stateful_step_count + 2)
     try:
         used = search(model_session, DEPTH, shard)
-    except (Disagreement, ExceptionGroup) as failure:
+    except Exception as failure:
+        executor_broke(failure)
+        if not isinstance(failure, Disagreement | ExceptionGroup):
+            raise
         # Only the rules that decided the steps the platform disagreed with are
         # broken; the search stopped there, so it says nothing of the others.
         found = _disagreements(failure)
@@ -113,12 +152,18 @@ def _disagreements(failure: BaseException) -> list[Disagreement]:
 
 @pytest.mark.claim(*rules.RULES)
 def test_a_fixed_tour_reaches_every_rule_and_operation(
-        model_session: Session, implicate: Callable[[Iterable[str]], None]) -> None:
+        model_session: Session, implicate: Callable[[Iterable[str]], None],
+        executor_broke: Callable[[BaseException], None]) -> None:
     """The tour agrees with the platform step by step and leaves no rule or call untried."""
-    model_session.begin()
+    steps = tour(model_session.platform.page_size)
+    _skip_unless_descriptors_for(len(steps))
     try:
-        for step in tour(model_session.platform.page_size):
+        model_session.begin()
+        for step in steps:
             model_session.run(step)
+    except ExecutorBroken as broken:
+        executor_broke(broken)
+        raise
     except Disagreement as disagreement:
         if disagreement.rules:  # as in the search: only the rules of that step are broken
             implicate(disagreement.rules)

@@ -44,6 +44,8 @@ CANDIDATES = (1 << 44, 1 << 40, 1 << 36)
 HUGE = 1 << 60
 #: How long the actor waits for its child to answer one step.
 CHILD_TIMEOUT_S = 5.0
+#: How long an actor that cannot go on waits for the word to exit after saying why.
+FATAL_LINGER_S = 30.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -567,6 +569,12 @@ def main(config: dict[str, Any], read_fd: int = 0, write_fd: int = 1,
     the wait, so that a started actor answers its first step at full speed.
     Nothing is written before the word to go (not even a failure), because
     until then the pipe belongs to the actor that is running.
+
+    An actor that cannot go on (its own bookkeeping failed, e.g. ``EMFILE``
+    opening ``/proc/self/maps`` under a low ``RLIMIT_NOFILE``) answers once
+    with ``{"harness": why, "fatal": true, "errno": name}`` and then waits for
+    one more line before it exits: requests and answers strictly alternate,
+    so the zygote's notice of its end must not share the pipe with that answer.
     """
     code = 0
     failure: BaseException | None = None
@@ -588,12 +596,34 @@ def main(config: dict[str, Any], read_fd: int = 0, write_fd: int = 1,
             if not started:
                 return
         if failure is not None or actor is None:
-            raise RuntimeError(f"setting up failed: {failure!r}")
+            raise RuntimeError("setting up failed") from failure
         write_line(write_fd, {"ready": actor.base, "page_size": actor.page_size})
         actor.serve(read_fd, write_fd)
     except BaseException as exc:
         code = 70
         with contextlib.suppress(BaseException):
-            write_line(write_fd, {"harness": f"the actor failed: {exc!r}"})
+            write_line(write_fd, {"harness": f"the actor failed: {failure_text(exc)}",
+                                  "fatal": True, "errno": _errno_of(exc)})
+            read_line(read_fd, time.monotonic() + FATAL_LINGER_S)
     finally:
         os._exit(code)
+
+
+def _errno_of(exc: BaseException) -> str | None:
+    """Return the errno name of the OSError behind ``exc`` (itself or a cause), else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return libc.errno_name(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def failure_text(exc: BaseException) -> str:
+    """Return why the actor failed, an OSError's errno by name: ``EMFILE (...): '/proc/...'``."""
+    if isinstance(exc, OSError) and exc.errno:
+        where = f": {exc.filename!r}" if exc.filename is not None else ""
+        return f"{libc.errno_name(exc)} ({exc.strerror}){where}"
+    cause = exc.__cause__ or exc.__context__
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} (from {failure_text(cause)})" if cause is not None else text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -22,8 +23,50 @@ _BOOT = ("import sys, json; sys.path[:0] = json.loads(sys.argv[1]); "
 _SCRUBBED = ("PYTHONFAULTHANDLER", "PYTHONDEVMODE", "PYTHONTRACEMALLOC")
 
 
+#: Descriptors an actor holds besides its steps' (standard streams, the pipes to its
+#: child, a pidfd, /proc files read while it answers): about eight, with room.
+BASE_DESCRIPTORS = 16
+
+
+def descriptors_needed(steps: int) -> int:
+    """Return the ``RLIMIT_NOFILE`` a sequence of ``steps`` steps may need in the actor.
+
+    Each step opens at most one descriptor (open, shm_open) and the actor
+    keeps one more, read-only, on every object it sees for the first time;
+    descriptors are numbered from the lowest free one, so the count bounds
+    the numbers too.
+    """
+    return BASE_DESCRIPTORS + 2 * steps
+
+
+def descriptor_shortage(steps: int) -> str | None:
+    """Return why sequences of ``steps`` steps cannot run under this ``RLIMIT_NOFILE``, or None.
+
+    The model knows no descriptor limit: under a low one an open step would
+    observe ``EMFILE`` where the man pages promise a descriptor, and the
+    actor's own reads of /proc would fail, neither of them a finding about
+    mappings.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = descriptors_needed(steps)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return None
+    return (f"RLIMIT_NOFILE is {soft}, below the {needed} descriptors a sequence of {steps} "
+            f"steps may hold in the step executor (its calls and its own reads of /proc would "
+            f"fail with EMFILE); raise it with `ulimit -n {needed}`")
+
+
 class ExecutorBroken(RuntimeError):
-    """The executor stopped answering or answered nonsense; the message says what it did."""
+    """The executor stopped answering or answered nonsense; the message says what it did.
+
+    ``errno`` names the error that stopped it where it was one (``"EMFILE"``
+    when the actor ran out of descriptors), so that a caller can tell a
+    resource this run lacks from a harness that is broken.
+    """
+
+    def __init__(self, message: str, *, errno: str | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class Executor:
@@ -68,6 +111,10 @@ class Executor:
         answer = json.loads(line)
         if "end" in answer:
             self.running = False
+        elif answer.get("fatal") and self.running:
+            # The actor said why it cannot go on and waits for the word to exit;
+            # the zygote's notice of its end is read at the next spawn.
+            self.finish()
         return answer
 
     def spawn(self) -> int:
@@ -78,7 +125,8 @@ class Executor:
         answer = self._send({"spawn": self.config})
         if "ready" not in answer:
             self.close()
-            raise ExecutorBroken(f"the actor did not start: {answer}")
+            raise ExecutorBroken(f"the actor did not start: {answer.get('harness', answer)}",
+                                 errno=answer.get("errno"))
         self.running = True
         self.base = answer["ready"]
         return self.base

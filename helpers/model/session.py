@@ -105,6 +105,10 @@ class Session:
         self.identities = compare.Identities()
         #: Steps every life of the current sequence starts with (the machine's opening).
         self.opening: list[Step] = []
+        #: Why the executor broke, once it has: the session then refuses every
+        #: step with the same reason, so that a search that replays a sequence
+        #: meets the same failure rather than a different one.
+        self.broken: ExecutorBroken | None = None
         self._finalizer = weakref.finalize(self, _cleanup, self.executor, self.directory,
                                            self._shm)
 
@@ -114,12 +118,17 @@ class Session:
         """Start a fresh executor and a fresh model."""
         if self.model is not None:
             self.end()
+        self._refuse_if_broken()
         self.life += 1
         self.stats.lives += 1
         self._life_dir = os.path.join(self.directory, f"life{self.life}")
         os.mkdir(self._life_dir)
         self._life_shm = {}
-        self.base = self.executor.spawn()
+        try:
+            self.base = self.executor.spawn()
+        except ExecutorBroken as exc:
+            self.broken = exc
+            raise
         self.model = self.model_factory(self.platform, arena_pages=self.arena_pages,
                                         window_pages=self.window_pages)
         self.identities = compare.Identities()
@@ -180,11 +189,21 @@ class Session:
         explains it, :class:`~helpers.model.executor.ExecutorBroken` when the
         executor itself failed.
         """
+        self._refuse_if_broken()
         started = time.perf_counter()
         try:
             return self._run(step)
+        except ExecutorBroken as exc:
+            self.broken = self.broken or exc
+            raise
         finally:
             self.stats.session_seconds += time.perf_counter() - started
+
+    def _refuse_if_broken(self) -> None:
+        """Raise :class:`ExecutorBroken` again, with its reason, once the executor has broken."""
+        if self.broken is not None:
+            raise ExecutorBroken(f"the executor broke earlier in this session: {self.broken}",
+                                 errno=self.broken.errno)
 
     def _run(self, step: Step) -> Result:
         if self.model is None:
@@ -206,7 +225,7 @@ class Session:
         answer = self.executor.request(self._message(step, new_handle, masks))
         if "harness" in answer:
             raise ExecutorBroken(f"the executor could not carry out {step!r}: "
-                                 f"{answer['harness']}")
+                                 f"{answer['harness']}", errno=answer.get("errno"))
         observed = self._observed(answer)
         problems = self._check(model, step, expect, observed, answer, masks, digests)
         if problems and before is not None:

@@ -9,10 +9,12 @@ and talks to it over its stdin and stdout, one request line and one answer
 line at a time.  Each answer is a happens-before edge: what the peer reads
 after a request was stored before the request was sent.
 
-Requests (words separated by spaces; bytes in hex):
+Requests (words separated by single spaces; bytes in hex):
 
 ``map <layer> <path> <open mode> <MAP_SHARED|MAP_PRIVATE> <r|rw> <length> <offset>``
-    map through ``libc`` (ctypes) or ``pymmap`` (Python's mmap); answers ``ok <id>``
+    map through ``libc`` (ctypes) or ``pymmap`` (Python's mmap); answers ``ok <id>``.
+    The path goes as the hex of its bytes: a Linux path may hold spaces, tabs,
+    newlines and bytes that are not UTF-8, none of which may split a word or a line.
 ``read <id> <at> <n>`` / ``cstring <id> <at>``
     answer ``ok <hex>``: ``n`` bytes, or the bytes up to the first NUL
 ``write <id> <at> <hex>``
@@ -102,8 +104,12 @@ class _Mappings:
 
     def map(self, layer: str, path: str, mode: str, flags: str, prot: str, length: str,
             offset: str) -> str:
-        """Map through ``layer`` (words as the request spells them); return the new id."""
-        fd = os.open(path, _OPEN[mode])
+        """Map through ``layer`` (words as the request spells them); return the new id.
+
+        ``path`` is the hex of the path's bytes, opened as bytes: never decoded, so a
+        name that is not UTF-8 opens the very file the client named.
+        """
+        fd = os.open(bytes.fromhex(path), _OPEN[mode])
         try:
             if layer == "pymmap":
                 mapped = pymmap.mmap(fd, int(length), flags=_FLAGS[flags], prot=_PROT[prot],
@@ -225,13 +231,19 @@ class Peer:
         return self.reply(str(words[0]))
 
     def request(self, *words: object) -> None:
-        """Send one request without waiting for its answer (see :meth:`reply`)."""
+        """Send one request without waiting for its answer (see :meth:`reply`).
+
+        Raises ValueError for a word that is empty or holds whitespace: the peer
+        splits a line into words at whitespace, so such a word would arrive as
+        several (or none).  Free text such as a path goes hex-encoded (:meth:`map`).
+        """
         import contextlib
 
         assert self._proc.stdin is not None
+        line = " ".join(_word(w) for w in words) + "\n"
         # A peer that died already breaks the pipe: the next reply says how it died.
         with contextlib.suppress(BrokenPipeError):
-            self._proc.stdin.write((" ".join(str(w) for w in words) + "\n").encode())
+            self._proc.stdin.write(line.encode())
 
     def reply(self, what: str = "request") -> str:
         """Return the next answer line after ``ok``; raise PeerError, PeerDied or TimeoutError."""
@@ -258,10 +270,16 @@ class Peer:
             raise TimeoutError(f"peer: {what} saw only {rest}")
         return rest
 
-    def map(self, path: str, *, mode: str = "O_RDWR", flags: str = "MAP_SHARED",
-            prot: str = "rw", length: int, offset: int = 0, layer: str = "libc") -> int:
-        """Map ``path`` in the peer; return the mapping's id there."""
-        return int(self.ask("map", layer, path, mode, flags, prot, length, offset))
+    def map(self, path: str | bytes | os.PathLike[str] | os.PathLike[bytes], *,
+            mode: str = "O_RDWR", flags: str = "MAP_SHARED", prot: str = "rw", length: int,
+            offset: int = 0, layer: str = "libc") -> int:
+        """Map ``path`` in the peer; return the mapping's id there.
+
+        Any path Linux allows goes through intact (spaces, newlines, bytes that
+        are not UTF-8): it travels as the hex of ``os.fsencode(path)``.
+        """
+        encoded = os.fsencode(path).hex()
+        return int(self.ask("map", layer, encoded, mode, flags, prot, length, offset))
 
     def read(self, ident: int, at: int, n: int) -> bytes:
         """Return ``n`` bytes the peer reads at offset ``at`` of its mapping ``ident``."""
@@ -305,6 +323,15 @@ class Peer:
         finally:
             if self._proc.stdout is not None:
                 self._proc.stdout.close()
+
+
+def _word(value: object) -> str:
+    """Return ``value`` as one word of a request; raise ValueError if it would not stay one."""
+    word = str(value)
+    if not word or any(c.isspace() for c in word):
+        raise ValueError(f"peer request word {word!r} is empty or holds whitespace, which "
+                         "would split the request; send free text as hex")
+    return word
 
 
 def _signal_name(number: int) -> str:

@@ -202,8 +202,31 @@ def open_flags(name: str) -> dict[str, Any]:
         libc.shm_unlink(name)
 
 
+#: Room left free beside a probe's pages in /dev/shm, for whatever else runs meanwhile.
+SHM_SLACK = 16 * PAGE
+
+
+def require_shm_space(size: int) -> None:
+    """Raise :class:`helpers.libc.Unsupported` unless ``size`` bytes fit in /dev/shm now.
+
+    Reading a hole of a shared tmpfs mapping allocates its page; when none is
+    left the read dies by SIGBUS, which would say nothing about the document:
+    a full /dev/shm is a setting of this machine, named here instead.
+    """
+    stats = os.statvfs(SHM_DIR)
+    free = stats.f_bavail * stats.f_frsize
+    if free < size + SHM_SLACK:
+        raise libc.Unsupported(f"{size} bytes of {SHM_DIR}", f"only {free} bytes are free "
+                               "there, and a page tmpfs cannot allocate ends a read by SIGBUS")
+
+
 def new_object_content(name: str, layer: str, size: int) -> dict[str, Any]:
-    """Create shm ``name``; return its size at birth and its non-zero bytes after growth."""
+    """Create shm ``name``; return its size at birth and its non-zero bytes after growth.
+
+    Raises :class:`helpers.libc.Unsupported` when /dev/shm has no room for
+    ``size`` bytes: the read through the mapping allocates every page.
+    """
+    require_shm_space(size)
     fd = libc.shm_open(name, CREATE_NEW, 0o600)
     try:
         born = os.fstat(fd).st_size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -185,6 +186,10 @@ def go_signatures_compile() -> dict[str, Any]:
     Needs ``go`` on PATH (raises :class:`~helpers.libc.Unsupported` without
     it).  Both builds share a private cache in a private directory, removed
     after; ``diagnostic`` is the compiler's complaint about the wrong one.
+    A toolchain that cannot build an empty program (it crashes at start
+    under a small ``RLIMIT_AS``, say) would make the documented declaration
+    look refused: that raises :class:`~helpers.libc.Unsupported` with the
+    toolchain's own words instead.
     """
     go = shutil.which("go")
     if go is None:
@@ -192,16 +197,28 @@ def go_signatures_compile() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mmapcheck-go-") as work:
         env = {**os.environ, "GOCACHE": os.path.join(work, "cache"), "GOFLAGS": "",
                "GOPATH": os.path.join(work, "path"), "GO111MODULE": "off", "CGO_ENABLED": "0"}
-        results = {}
-        for name, declared in (("documented", GO_DOCUMENTED), ("wrong", GO_WRONG)):
+
+        def build(name: str, body: str) -> subprocess.CompletedProcess[str]:
             source = os.path.join(work, f"{name}.go")
             with open(source, "w") as handle:
-                handle.write("package main\n\nimport \"syscall\"\n\n"
-                             f"var mmap {declared} = syscall.Mmap\n\n"
-                             "func main() { _ = mmap }\n")
-            results[name] = subprocess.run(
+                handle.write("package main\n\n" + body)
+            return subprocess.run(
                 [go, "build", "-o", os.path.join(work, name), source], cwd=work, env=env,
                 capture_output=True, text=True, timeout=GO_SECONDS)
+
+        # First the empty program: it also fills the private cache the two others use.
+        empty = build("empty", "func main() {}\n")
+        if empty.returncode != 0:
+            said = [line for line in empty.stderr.splitlines() if line.strip()][:2]
+            limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+            under = f" under RLIMIT_AS {limit} bytes" if limit != resource.RLIM_INFINITY else ""
+            raise libc.Unsupported("a working Go toolchain", f"go build of an empty program "
+                                   f"failed{under} (exit status {empty.returncode}): "
+                                   + " | ".join(said)[:300])
+        results = {name: build(name, "import \"syscall\"\n\n"
+                                     f"var mmap {declared} = syscall.Mmap\n\n"
+                                     "func main() { _ = mmap }\n")
+                   for name, declared in (("documented", GO_DOCUMENTED), ("wrong", GO_WRONG))}
     return {"documented_compiles": results["documented"].returncode == 0,
             "wrong_compiles": results["wrong"].returncode == 0,
             "diagnostic": results["wrong"].stderr.strip()[-400:]}

@@ -83,10 +83,35 @@ def attached_frames(key: int, npages: int, token: bytes) -> dict[str, Any]:
         libc.shmctl_rmid(segment)
 
 
+def segment_limits() -> dict[str, int]:
+    """Return this IPC namespace's ``shmmax`` (bytes), ``shmall`` (pages) and ``shmmni``."""
+    return {name: int(Path(f"/proc/sys/kernel/{name}").read_text())
+            for name in ("shmmax", "shmall", "shmmni")}
+
+
+def require_segment_size(size: int) -> None:
+    """Raise :class:`helpers.libc.Unsupported` when the limits refuse a ``size``-byte segment.
+
+    shmget(2) refuses a segment larger than ``kernel.shmmax`` (EINVAL) or
+    one that would take more than ``kernel.shmall`` pages (ENOSPC).  For a
+    probe that needs a segment of that size to measure something else, that
+    is a setting of this machine (a container's private IPC namespace often
+    has small ones), named here, never the outcome of the call under test.
+    """
+    limits = segment_limits()
+    pages = -(-size // PAGE)
+    if size > limits["shmmax"]:
+        raise libc.Unsupported(f"a System V segment of {size} bytes",
+                               f"kernel.shmmax is {limits['shmmax']} (shmget would fail EINVAL)")
+    if pages > limits["shmall"]:
+        raise libc.Unsupported(f"a System V segment of {pages} pages",
+                               f"kernel.shmall is {limits['shmall']} pages (shmget would fail "
+                               "ENOSPC)")
+
+
 def large_segment(key: int, size: int) -> dict[str, Any]:
     """Create (never touch) a segment of ``size`` bytes; return the limits and the result."""
-    limits = {name: int(Path(f"/proc/sys/kernel/{name}").read_text())
-              for name in ("shmmax", "shmall", "shmmni")}
+    limits = segment_limits()
     try:
         segment = libc.shmget(key, size, CREATE_NEW)
     except OSError as exc:

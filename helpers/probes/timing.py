@@ -33,6 +33,7 @@ from helpers.probes.ipc import (
     start_forked,
 )
 from helpers.probes.pages import PAGE, drop_cached_pages, map_anonymous, map_fd
+from helpers.probes.sysv_shm import require_segment_size
 
 #: A contender counts as faster when the other's median is above its own by more than this
 #: fraction, with 95 % confidence (the catalogue's methods state it as "10 percent").
@@ -436,10 +437,13 @@ def segment_versus_file(path: str, key: int, runs: int, cold_runs: int) -> dict[
     warm: ``runs`` alternating passes over one of each, all pages resident.
     A phase with no runs is left out (a further round may need only one).
     Returns the durations of both, and whether every drop emptied the cache
-    (on a filesystem without a separate page cache it cannot).
+    (on a filesystem without a separate page cache it cannot).  Raises
+    :class:`helpers.libc.Unsupported` when ``kernel.shmmax`` or ``shmall``
+    refuse a segment the size of the file.
     """
     fd = os.open(path, os.O_RDWR)
     size = os.fstat(fd).st_size
+    require_segment_size(size)  # small System V limits are a setting, not a timing
     scratch = ctypes.create_string_buffer(size)
     create = libc.CONSTANTS["IPC_CREAT"] | libc.CONSTANTS["IPC_EXCL"] | 0o600
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+from collections.abc import Iterator
 
 import pytest
 
 from helpers import libc, names
 from helpers.model import steps
-from helpers.model.executor import ExecutorBroken
+from helpers.model.executor import ExecutorBroken, descriptor_shortage, descriptors_needed
 from helpers.model.results import Result
 from helpers.model.session import Disagreement, Session
 from helpers.model.space import Model
@@ -98,3 +101,37 @@ def test_a_dead_executor_is_an_error_not_a_hang():
         zygote.wait(timeout=10)
         with pytest.raises(ExecutorBroken):
             made.run(steps.Load(addr=0))
+
+
+@contextlib.contextmanager
+def _descriptor_limit(soft: int) -> Iterator[None]:
+    """Lower this process's RLIMIT_NOFILE (soft) for the block; children started in it keep it."""
+    old = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, old)
+
+
+def test_an_actor_out_of_descriptors_names_emfile_and_the_session_stops():
+    # Just enough for the zygote and the actor to start: each open step then takes
+    # one more, until the actor's own read of /proc/self/maps finds none left.
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    with Session() as made:
+        with _descriptor_limit(highest + 8):
+            made.begin()
+        with pytest.raises(ExecutorBroken) as broken:
+            for _ in range(highest + 8):
+                made.run(steps.Open(name="x", flags="RDWR|CREAT"))
+        assert broken.value.errno == "EMFILE" and "EMFILE" in str(broken.value)
+        with pytest.raises(ExecutorBroken, match=r"broke earlier.*EMFILE"):
+            made.run(steps.Load(addr=0))
+
+
+def test_a_descriptor_limit_below_a_sequence_is_named():
+    with _descriptor_limit(descriptors_needed(50)):
+        assert descriptor_shortage(50) is None
+    with _descriptor_limit(descriptors_needed(50) - 1):
+        reason = descriptor_shortage(50)
+    assert reason is not None and "RLIMIT_NOFILE" in reason and "EMFILE" in reason
