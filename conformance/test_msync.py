@@ -152,7 +152,8 @@ def test_other_mappings_are_current_without_ms_invalidate(probe, prediction, siz
     assert seen["peer_after_store"] == b"abcd".hex(), seen
     assert seen["peer_after_pwrite"] == seen["here_after_pwrite"] == b"dcba".hex(), seen
     assert seen["peer_after_invalidate"] == b"abcd....dcba".hex(), seen
-    assert seen["invalidate_locked"] == "EBUSY", seen
+    locked = observe.field(outcome, "invalidate_locked")  # unobservable if no page may be locked
+    assert not locked.observed or locked.value == "EBUSY", seen
 
 
 @pytest.mark.claim("mmap-notes.mmap-survives-reboot")

@@ -62,8 +62,12 @@ def _require_child() -> None:
                            "host's mounts")
 
 
-def _map_ids(uid: int, gid: int) -> None:
-    """Map root in the new user namespace to the caller's ids, as unprivileged code may."""
+def map_ids(uid: int, gid: int) -> None:
+    """Map root in the new user namespace to the caller's ids, as unprivileged code may.
+
+    Only those ids are mapped and ``setgroups`` is denied, as in
+    ``unshare --map-root-user`` or a rootless container with one id.
+    """
     with open("/proc/self/setgroups", "w") as handle:  # required before gid_map
         handle.write("deny")
     with open("/proc/self/uid_map", "w") as handle:
@@ -95,7 +99,7 @@ def enter_private_mount_namespace() -> str:
         except OSError as exc:
             raise _refusal("unshare(CLONE_NEWUSER|CLONE_NEWNS)", exc) from exc
         try:
-            _map_ids(uid, gid)
+            map_ids(uid, gid)
         except OSError as exc:
             raise _refusal("writing /proc/self/uid_map", exc) from exc
         how = "user+mount"

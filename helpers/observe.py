@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.isolate.outcome import Outcome, OutcomeKind
+from helpers.isolate.outcome import SETUP_REFUSED, Outcome, OutcomeKind
 
 
 class Status(enum.StrEnum):
@@ -49,6 +49,8 @@ class Status(enum.StrEnum):
 _TOKEN = object()
 #: Prefix of ``how`` for an observation that stands in for a value the probe never produced.
 STAND_IN = "instead-of:"
+#: Prefix of a field value that says its step could not be set up (``SetupRefused.as_value``).
+REFUSED_VALUE = SETUP_REFUSED + ": "
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,27 @@ def _outcome_evidence(outcome: Outcome) -> dict[str, Any]:
     return evidence
 
 
+def _refused(outcome: Outcome) -> Observation | None:
+    """Return the case as unobservable when the probe's own setup was refused, else None."""
+    if not outcome.setup_refused:
+        return None
+    return unobservable(outcome.message or "a step before the call under test was refused",
+                        outcome)
+
+
 def result(outcome: Outcome) -> Observation:
     """Return how the probe ended: ``"ok"``, an errno or exception name, a signal name, ...
 
     ``error`` (the runner itself failed) is kept as ``"error"`` so that a
-    broken probe is never mistaken for a platform that refused.
+    broken probe is never mistaken for a platform that refused.  A probe
+    whose setup was refused (``Outcome.setup_refused``: it could not become
+    ``nobody``, could not set a limit) observed nothing of the call: the
+    case is unobservable, with the refusal as the reason.  Every other
+    function of this module that falls back on how the probe ended does
+    the same.
     """
+    if (refused := _refused(outcome)) is not None:
+        return refused
     return _make(_result_value(outcome), "result", _outcome_evidence(outcome))
 
 
@@ -161,7 +178,7 @@ def succeeded(outcome: Outcome) -> Observation:
     a signal, timed out or broken is neither: it is observed as
     ``result(outcome)`` (``"SIGSEGV"``), so a crash never passes for a failure.
     """
-    if outcome.kind in (OutcomeKind.RETURNED, OutcomeKind.RAISED):
+    if outcome.kind in (OutcomeKind.RETURNED, OutcomeKind.RAISED) and not outcome.setup_refused:
         return _make(outcome.ok, "succeeded", _outcome_evidence(outcome))
     return result(outcome)
 
@@ -194,10 +211,14 @@ def field(outcome: Outcome, *path: Any) -> Observation:
     ``"EINVAL"``), never as an exception in the check; a probe that returned
     without that field is observed as ``"no field <path>"``.  Either way the
     observation is marked as a stand-in, which :func:`compare` never takes
-    for a value.
+    for a value.  A field whose step could not be set up
+    (``SetupRefused.as_value()``) is unobservable, with the refusal as the
+    reason.
     """
     if outcome.ok:
         found, value = _dig(outcome.value, path)
+        if isinstance(value, str) and value.startswith(REFUSED_VALUE):
+            return unobservable(value.removeprefix(REFUSED_VALUE), outcome)
         if found:
             return _make(value, "field:" + ".".join(map(str, path)), {"probe": outcome.target})
     return _stand_in(outcome, "field:" + ".".join(map(str, path)))
@@ -205,6 +226,8 @@ def field(outcome: Outcome, *path: Any) -> Observation:
 
 def _stand_in(outcome: Outcome, wanted: str) -> Observation:
     """Return what a probe did in place of the value ``wanted``, marked as a stand-in."""
+    if (refused := _refused(outcome)) is not None:
+        return refused
     if outcome.ok:
         return _make(f"no {wanted}", STAND_IN + wanted, {"probe": outcome.target})
     return _make(_result_value(outcome), STAND_IN + wanted, _outcome_evidence(outcome))

@@ -267,17 +267,29 @@ def in_initial_namespace(kind: str) -> bool | None:
     return None if inode is None else inode == _INITIAL_NAMESPACE[kind]
 
 
-def privileged() -> bool:
-    """Return whether the run holds CAP_SYS_ADMIN in the initial user namespace.
+def capable(capability: int) -> bool:
+    """Return whether this process holds capability number ``capability`` over the whole machine.
 
-    That is what the kernel asks of a reader of page frame numbers, of
-    ``drop_caches`` and of most mounts; euid 0 inside a user namespace (a
-    rootless container) holds the capability only over that namespace.
+    That is the kernel's ``capable()``: the capability is effective and the
+    process is in the initial user namespace.  euid 0 inside a user
+    namespace (a rootless container, ``unshare --map-root-user``) has a full
+    effective set that counts only over that namespace: its CAP_IPC_LOCK
+    does not lift ``RLIMIT_MEMLOCK``, its CAP_SYS_ADMIN reads no page frame
+    numbers.
     """
     status = _read("/proc/self/status") or ""
     mask = next((int(line.split()[1], 16) for line in status.splitlines()
                  if line.startswith("CapEff:")), 0)
-    return bool(mask >> _CAP_SYS_ADMIN & 1) and in_initial_namespace("user") is True
+    return bool(mask >> capability & 1) and in_initial_namespace("user") is True
+
+
+def privileged() -> bool:
+    """Return whether the run holds CAP_SYS_ADMIN in the initial user namespace.
+
+    That is what the kernel asks of a reader of page frame numbers, of
+    ``drop_caches`` and of most mounts (see :func:`capable`).
+    """
+    return capable(_CAP_SYS_ADMIN)
 
 
 def in_container() -> bool | None:

@@ -9,6 +9,7 @@ import pytest
 
 from helpers import observe
 from helpers.isolate.outcome import Outcome, OutcomeKind
+from helpers.probes import selftest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,6 +124,29 @@ def test_access_takes_an_errno_for_a_setup_that_failed_never_for_the_access():
                                            "it failed with EINVAL")
     assert observe.access(BUS, "the guard layout").value == "SIGBUS"
     assert observe.access(RETURNED, "the guard layout").value == "ok"
+
+
+REFUSED = Outcome(OutcomeKind.RAISED, target="t", exception="SetupRefused",
+                  message="cannot become uid 65534: setresgid failed with EINVAL")
+
+
+@pytest.mark.parametrize("view", [
+    observe.result, observe.succeeded, observe.signal,
+    lambda outcome: observe.field(outcome, "mmap"), lambda outcome: observe.note(outcome, "k"),
+])
+def test_a_refused_setup_is_unobservable_never_the_result_of_the_call(view):
+    seen = view(REFUSED)
+    assert seen.status is observe.Status.UNOBSERVABLE and seen.value is None
+    assert seen.reason == "cannot become uid 65534: setresgid failed with EINVAL"
+
+
+def test_a_field_whose_step_was_refused_is_unobservable_and_the_others_observed():
+    outcome = Outcome(OutcomeKind.RETURNED, target="t", value=selftest.refused_step(
+        "cannot become uid 65534: setgroups failed with EPERM"))
+    refused = observe.field(outcome, "refused")
+    assert refused.status is observe.Status.UNOBSERVABLE
+    assert refused.reason == "cannot become uid 65534: setgroups failed with EPERM"
+    assert observe.field(outcome, "ran").value == "EACCES"
 
 
 def _python_files(*folders: str) -> list[Path]:

@@ -61,6 +61,21 @@ def test_y(): pass
     assert all("needs dax" in c["skip"]["reason"] for c in checks)
 
 
+def test_a_probe_whose_setup_was_refused_ends_the_check_unsupported_with_the_reason(run):
+    result, records = run(f"""
+import pytest
+from helpers.probes import selftest
+@pytest.mark.claim({CLAIM!r})
+def test_x(probe):
+    probe(selftest.refuse_setup, "cannot become uid 65534: setresgid failed with EINVAL")
+    raise AssertionError("a refused setup must end the check before it asserts anything")
+""")
+    assert result.ret == 0
+    (check,) = [r for r in records if r["type"] == "check"]
+    assert check["outcome"] == "skipped" and check["skip"]["kind"] == "unsupported"
+    assert "setresgid failed with EINVAL" in check["skip"]["reason"]
+
+
 def test_raw_results_hold_cases_probes_and_platform(run):
     result, records = run(f"""
 import pytest

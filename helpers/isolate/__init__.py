@@ -9,7 +9,10 @@ passed to a target).  The probe runs in a child forked from a per-process
 fork server: if it faults, only the child dies and the outcome names the
 signal, its ``si_code`` and the faulting offset; if it hangs, it is killed at
 ``timeout`` seconds.  ``rlimits`` maps ``"RLIMIT_AS"``-style names to
-``(soft, hard)`` pairs applied in the child only.
+``(soft, hard)`` pairs applied in the child only; a limit the child may not
+set, and any step a probe raises :class:`SetupRefused` for, ends as a raised
+``SetupRefused`` naming the errno (``Outcome.setup_refused``), never as the
+result of the call under test.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 # Only what a probe child needs is imported eagerly: the fork server imports
 # this package too, and every module it holds makes each fork slower.
-from helpers.isolate.child import in_child, note
+from helpers.isolate.child import SetupRefused, in_child, note
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
     from helpers.isolate.client import IsolationMisuse, shutdown
     from helpers.isolate.outcome import Outcome, OutcomeKind
 
-__all__ = ["IsolationMisuse", "Outcome", "OutcomeKind", "in_child", "note", "run", "shutdown"]
+__all__ = ["IsolationMisuse", "Outcome", "OutcomeKind", "SetupRefused", "in_child", "note", "run",
+           "shutdown"]
 
 _LAZY = {"Outcome": "outcome", "OutcomeKind": "outcome", "IsolationMisuse": "client",
          "shutdown": "client"}

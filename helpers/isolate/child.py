@@ -26,6 +26,30 @@ if TYPE_CHECKING:
 _result_fd: int | None = None
 
 _RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
+#: Exit status of a child whose harness broke (EX_SOFTWARE); its reason goes over the pipe.
+HARNESS_FAILED = 70
+
+
+class SetupRefused(Exception):
+    """A step a probe needs before the call under test was refused here.
+
+    Becoming another user inside a user namespace that maps no other uid,
+    raising a limit above a hard limit this run may not raise: the platform
+    said nothing yet about the call the check is about, so the check ends as
+    ``unsupported`` with this message (which names the errno), and the
+    refusal is never observed as that call's result.  Raise it from a probe
+    with the step and the errno name in the message.
+    """
+
+    def as_value(self) -> str:
+        """Return the refusal as a field value (``"SetupRefused: <why>"``) for one step of many.
+
+        A probe that runs several steps, of which only one needs the refused
+        setup, returns this in that step's field; ``helpers.observe.field``
+        makes the case unobservable with the reason, and the other steps
+        are still observed.
+        """
+        return f"{type(self).__name__}: {self}"
 
 
 def in_child() -> bool:
@@ -70,6 +94,29 @@ def prepare_server() -> int:
     return os.open(os.devnull, os.O_RDWR)
 
 
+def set_rlimit(name: str, soft: int, hard: int) -> None:
+    """Set resource limit ``name`` (``"RLIMIT_MEMLOCK"``) of this process; raise SetupRefused.
+
+    A hard limit above the current one needs ``CAP_SYS_RESOURCE`` (``EPERM``
+    without it, as under ``ulimit -Hl 0`` or in a container that dropped
+    it); a soft limit above the hard one is ``EINVAL``.  Either way the
+    limit a probe depends on is not in force, which is the run's setup, not
+    a result of the call under test.
+    """
+    try:
+        # prlimit, unlike setrlimit, keeps the errno (setrlimit turns EPERM into ValueError).
+        resource.prlimit(0, _RLIMITS[name], (soft, hard))
+    except (OSError, ValueError) as exc:
+        from helpers.libc import errno_name
+
+        err = errno_name(exc) if isinstance(exc, OSError) else "EINVAL"
+        current = resource.getrlimit(_RLIMITS[name])
+        hint = (" (raising a hard limit needs CAP_SYS_RESOURCE)"
+                if err == "EPERM" and hard > current[1] else "")
+        raise SetupRefused(f"cannot set {name} to {(soft, hard)} (it is {current}): "
+                           f"prlimit failed with {err}{hint}") from exc
+
+
 def _prepare(result_fd: int, devnull: int, rlimits: Mapping[str, tuple[int, int]],
              ptrace: Callable[..., int] | None) -> None:
     global _result_fd
@@ -81,7 +128,7 @@ def _prepare(result_fd: int, devnull: int, rlimits: Mapping[str, tuple[int, int]
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for name, (soft, hard) in rlimits.items():
-        resource.setrlimit(_RLIMITS[name], (soft, hard))
+        set_rlimit(name, soft, hard)
     if ptrace is not None:
         # Let the server see our fault signals first; if refused, the server
         # simply never sees a stop and reports si_code as unknown.
@@ -100,7 +147,12 @@ def main(
     """Run ``func`` in this freshly forked child and ``_exit``; never returns."""
     code = 0
     try:
-        _prepare(result_fd, devnull, rlimits, ptrace)
+        try:
+            _prepare(result_fd, devnull, rlimits, ptrace)
+        except SetupRefused as exc:
+            _send({"result": {"kind": "raised", "exception": type(exc).__name__,
+                              "message": str(exc)}})
+            return
         try:
             value = func(*args, **kwargs)
         except SystemExit as exc:
@@ -124,12 +176,14 @@ def main(
                                   "message": f"target returned a value that is not JSON: {exc}"}})
             else:
                 _send(json.loads(line))
-    except BaseException:
-        code = 70  # EX_SOFTWARE: the harness itself failed; the server reports it
+    except BaseException as exc:
+        code = HARNESS_FAILED  # the server reports it as an error, with this reason
         try:
             import traceback
 
             sys.stderr.write(traceback.format_exc())
+            if _result_fd is not None:
+                _send({"harness": f"{type(exc).__name__}: {exc}"})
         except BaseException:
             pass
     finally:

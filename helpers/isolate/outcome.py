@@ -11,6 +11,9 @@ import enum
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+#: The exception name of a refused setup step (:class:`helpers.isolate.SetupRefused`).
+SETUP_REFUSED = "SetupRefused"
+
 
 class OutcomeKind(enum.StrEnum):
     """How a probe ended; the values are the published names."""
@@ -58,6 +61,16 @@ class Outcome:
     def ok(self) -> bool:
         """Return True when the target returned normally."""
         return self.kind is OutcomeKind.RETURNED
+
+    @property
+    def setup_refused(self) -> bool:
+        """Return True when a step before the call under test was refused (``message`` says why).
+
+        The child raised :class:`helpers.isolate.SetupRefused`, or could not
+        set the limits it was given: the platform showed nothing of the
+        call the probe is about.
+        """
+        return self.kind is OutcomeKind.RAISED and self.exception == SETUP_REFUSED
 
     def to_dict(self) -> dict[str, Any]:
         """Return the outcome as JSON-able data, omitting empty fields.

@@ -258,9 +258,11 @@ def _outcome(status: int, messages: list[dict[str, Any]],
         answer.pop("traceback", None) if answer.get("kind") != "raised" else None
         return answer
     code = os.WEXITSTATUS(status)
-    if code == 70:
+    if code == child.HARNESS_FAILED:
+        reasons = [m["harness"] for m in messages if isinstance(m.get("harness"), str)]
+        reason = reasons[-1] if reasons else "it died before it could say why"
         return {**answer, "kind": "error",
-                "message": "the isolation harness failed inside the child (see stderr)"}
+                "message": f"the isolation harness failed inside the child: {reason}"}
     return {**answer, "kind": "exited", "exit_code": code}
 
 

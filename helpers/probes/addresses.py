@@ -15,7 +15,8 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes import release
-from helpers.probes.arguments import drop_privileges, mapped_pages, mmap_min_addr
+from helpers.probes.arguments import mapped_pages, mmap_min_addr
+from helpers.probes.faults_privilege import become_user
 from helpers.probes.mapping import backing, bits
 
 
@@ -111,10 +112,11 @@ def map_fixed_at(addr: int, *, unprivileged: bool = False,
     """Map one page MAP_FIXED at the absolute ``addr`` (as ``nobody`` when ``unprivileged``).
 
     Returns the address (which may rightly be 0) or the errno name.
-    ``path``: map that file (opened before privileges are dropped).
+    ``path``: map that file (opened before privileges are dropped).  A run
+    that cannot become ``nobody`` raises ``SetupRefused`` before mapping.
     """
     with backing(path) as (flags, fd):
-        capabilities = drop_privileges() if unprivileged else None
+        capabilities = become_user() if unprivileged else None
         note(capabilities=capabilities)
         result, err = libc.mmap_raw(addr, libc.PAGE_SIZE, libc.PROT_READ,
                                     flags | libc.MAP_FIXED, fd, 0)

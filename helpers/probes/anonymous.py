@@ -6,13 +6,13 @@ import os
 from typing import Any
 
 from helpers import libc
-from helpers.isolate import note
+from helpers.isolate import SetupRefused, note
+from helpers.probes.faults_privilege import become_user
 from helpers.probes.fork import Link, Mapped, result_of, spawn
 from helpers.probes.peer import Peer, PeerError
 from helpers.probes.regions import describe_at, regions
 
 PAGE = libc.PAGE_SIZE
-NOBODY = 65534
 
 
 def _first_nonzero(data: bytes) -> int | None:
@@ -41,12 +41,17 @@ def across_fork(layer: str, shared: bool, token: bytes) -> dict[str, Any]:
 
 
 def _open_as_nobody(path: str) -> str:
-    """Return what ``open(path)`` gives a forked process with no privilege: ``ok`` or the errno."""
+    """Return what ``open(path)`` gives a forked process with no privilege: ``ok`` or the errno.
+
+    Where the process cannot become ``nobody``, the refusal
+    (``SetupRefused.as_value()``), which the check observes as unobservable.
+    """
 
     def child(link: Link) -> str:
-        os.setgroups([])
-        os.setresgid(NOBODY, NOBODY, NOBODY)
-        os.setresuid(NOBODY, NOBODY, NOBODY)
+        try:
+            become_user()
+        except SetupRefused as exc:
+            return exc.as_value()
         try:
             os.close(os.open(path, os.O_RDONLY))
         except OSError as exc:

@@ -4,8 +4,8 @@ Return values are read from the C functions exactly as they come back,
 through :func:`helpers.libc.mmap_raw` and :func:`helpers.libc.munmap_raw`,
 because the library wrapper turns ``MAP_FAILED`` into an exception and
 would hide the very value the documents describe.  The smaller pieces
-(``mapped_pages``, ``mmap_min_addr``, ``drop_privileges``) are shared with
-the address and flag probes.
+(``mapped_pages``, ``mmap_min_addr``) are shared with the address and flag
+probes.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from helpers.isolate import note
 from helpers.probes import release
 from helpers.probes.mapping import backing, bits, open_mode
 
-#: Owner of what an unprivileged probe child runs as (``nobody`` on Linux).
-NOBODY = 65534
 
 def mapped_pages(base: int, pages: int) -> list[bool]:
     """Return, for each page from ``base``, whether ``/proc/self/maps`` lists it as mapped."""
@@ -42,19 +40,6 @@ def mmap_min_addr() -> int:
     """Return ``/proc/sys/vm/mmap_min_addr``: the lowest address an unprivileged map may use."""
     with open("/proc/sys/vm/mmap_min_addr") as value:
         return int(value.read())
-
-
-def drop_privileges() -> int:
-    """Become ``nobody`` if root (so capabilities go); return the effective capability mask.
-
-    Only a probe child may call this: the change cannot be undone.
-    """
-    if os.geteuid() == 0:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1], 16) for line in status if line.startswith("CapEff:"))
 
 
 # --- return values -------------------------------------------------------------------------

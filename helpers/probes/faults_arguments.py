@@ -16,6 +16,7 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes.faults_calls import OK, attempt, attempt_value
+from helpers.probes.faults_privilege import allow_locking
 from helpers.probes.mapping import bits
 
 RW = libc.PROT_READ | libc.PROT_WRITE
@@ -119,8 +120,12 @@ def msync_bad_flags(path: str) -> dict[str, str]:
 
 
 def invalidate_locked(path: str) -> dict[str, str]:
-    """Lock one page of a two-page file mapping; return ``MS_INVALIDATE`` on it and on the other."""
+    """Lock one page of a two-page file mapping; return ``MS_INVALIDATE`` on it and on the other.
+
+    A run that may not lock a page (``RLIMIT_MEMLOCK``) raises ``SetupRefused`` first.
+    """
     page = libc.PAGE_SIZE
+    allow_locking(page)
     fd = os.open(path, os.O_RDWR)
     addr = libc.mmap(0, 2 * page, RW, libc.MAP_SHARED, fd, 0)
     locked = attempt(libc.mlock, addr, page)

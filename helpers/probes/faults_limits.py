@@ -1,8 +1,10 @@
 """Probes of resource limits: address space, locked memory, descriptors, map count, huge pages.
 
 Every limit is set inside the probe's child only (through the runner's
-``rlimits`` or ``resource.setrlimit`` in the child), never on the host; the
-``vm.max_map_count`` and huge page pools are read, never changed.
+``rlimits`` or :func:`helpers.isolate.child.set_rlimit` in the child), never
+on the host; a limit this run may not set is a refused setup, never a
+result.  The ``vm.max_map_count`` and huge page pools are read, never
+changed.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import time
 from typing import Any
 
 from helpers import libc
+from helpers.isolate.child import set_rlimit
 from helpers.probes.faults_calls import OK, attempt, attempt_value
-from helpers.probes.faults_privilege import drop_capability, has_capability
+from helpers.probes.faults_privilege import drop_capability, has_capability, holds_over_machine
 
 ANON_PRIVATE = "MAP_PRIVATE|MAP_ANONYMOUS"
 
@@ -44,7 +47,7 @@ def map_beyond_address_space_limit(headroom: int, too_big: int, fits: int, *,
     """
     size = _status_kb("VmSize") * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (size + headroom, hard))
+    set_rlimit("RLIMIT_AS", size + headroom, hard)
     if layer == "pymmap":
         return {"limit": size + headroom,
                 "too_big": attempt(pymmap.mmap, -1, too_big),
@@ -54,11 +57,15 @@ def map_beyond_address_space_limit(headroom: int, too_big: int, fits: int, *,
 
 
 def _privilege(privileged: bool) -> dict[str, Any]:
-    """Drop CAP_IPC_LOCK unless ``privileged``; return the limit and capability in force."""
+    """Drop CAP_IPC_LOCK unless ``privileged``; return the limit and whether CAP_IPC_LOCK lifts it.
+
+    ``CAP_IPC_LOCK`` is True only where it lifts the limit: effective in the
+    initial user namespace (root of a user namespace holds the bit in vain).
+    """
     if not privileged and has_capability("CAP_IPC_LOCK"):
         drop_capability("CAP_IPC_LOCK")
     return {"RLIMIT_MEMLOCK": resource.getrlimit(resource.RLIMIT_MEMLOCK)[0],
-            "CAP_IPC_LOCK": has_capability("CAP_IPC_LOCK")}
+            "CAP_IPC_LOCK": holds_over_machine("CAP_IPC_LOCK")}
 
 
 def mlock_beyond_limit(length: int, *, privileged: bool) -> dict[str, Any]:
@@ -94,7 +101,7 @@ def shm_open_without_free_descriptor(name: str) -> dict[str, Any]:
     lowest_free = os.dup(0)
     os.close(lowest_free)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    set_rlimit("RLIMIT_NOFILE", lowest_free, hard)
     result = attempt(libc.shm_open, name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     created = os.path.exists("/dev/shm/" + name.lstrip("/"))
     if created:  # the check failed, but leave nothing behind
@@ -130,8 +137,7 @@ def exhaust_map_count(limit: int, budget_s: float) -> dict[str, Any]:
     """
     page = libc.PAGE_SIZE
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (_status_kb("VmSize") * 1024 + (limit + 4096) * page,
-                                            hard))
+    set_rlimit("RLIMIT_AS", _status_kb("VmSize") * 1024 + (limit + 4096) * page, hard)
     three = _anonymous(3 * page)
     maps = os.open("/proc/self/maps", os.O_RDONLY)
     buffer = bytearray(1 << 16)

@@ -12,7 +12,7 @@ from typing import Any
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes import release
-from helpers.probes.arguments import drop_privileges
+from helpers.probes.faults_privilege import allow_locking, become_user
 from helpers.probes.mapping import backing
 
 MARK = 0x46  # 'F', stored through the mapping to see whether it reaches the file
@@ -61,8 +61,10 @@ def lock_both_ways(length: int, path: str | None = None) -> dict[str, Any]:
 
     Returns, per way, the growth of ``VmLck``, the ``Locked`` figure of the
     mapping in smaps (both kB) and how many pages ``mincore`` finds resident.
-    ``path``: lock a private mapping of that file instead.
+    ``path``: lock a private mapping of that file instead.  A run that may
+    not lock both (``RLIMIT_MEMLOCK``) raises ``SetupRefused`` first.
     """
+    allow_locking(2 * length)
     rw = libc.PROT_READ | libc.PROT_WRITE
     seen = {}
     for way in ("MAP_LOCKED", "mlock"):
@@ -88,12 +90,13 @@ def lock_over_limit(length: int, path: str | None = None) -> dict[str, Any]:
 
     The caller sets a small ``RLIMIT_MEMLOCK``; dropping root drops
     ``CAP_IPC_LOCK``, which would lift the limit.  ``path``: map that file
-    (opened before privileges are dropped) instead of anonymous memory.
+    (opened before privileges are dropped) instead of anonymous memory.  A
+    run that cannot become ``nobody`` raises ``SetupRefused`` before mapping.
     """
     rw = libc.PROT_READ | libc.PROT_WRITE
     errors: dict[str, str | None] = {}
     with backing(path) as (flags, fd):
-        capabilities = drop_privileges()
+        capabilities = become_user()
         try:
             libc.mmap(0, length, rw, flags | libc.constant("MAP_LOCKED"), fd)
             errors["MAP_LOCKED"] = None

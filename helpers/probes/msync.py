@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from helpers import libc
-from helpers.isolate import note
+from helpers.isolate import SetupRefused, note
+from helpers.probes.faults_privilege import allow_locking
 from helpers.probes.ipc import MappingPeer, start_forked
 from helpers.probes.pages import PAGE, IoCounters, dirty_kb, drop_cached_pages, map_fd
 
@@ -208,7 +209,7 @@ def invalidate_between_processes(path: str, token: bytes) -> dict[str, Any]:
     A forked peer maps the file itself.  Returns what it reads after a store
     here (before any msync), after a ``pwrite`` to the file, after
     ``msync(MS_INVALIDATE)``, and the result of MS_INVALIDATE on a locked
-    range.
+    range (``SetupRefused.as_value()`` where this run may not lock a page).
     """
     fd = os.open(path, os.O_RDWR)
     mapping = map_fd(fd, PAGE, "libc")
@@ -223,12 +224,17 @@ def invalidate_between_processes(path: str, token: bytes) -> dict[str, Any]:
         here_after_pwrite = mapping.read(2 * n, n)
         libc.msync(mapping.addr, PAGE, libc.MS_INVALIDATE)
         after_invalidate = peer.read(0, 3 * n)
-        libc.mlock(mapping.addr, PAGE)
         try:
-            libc.msync(mapping.addr, PAGE, libc.MS_INVALIDATE)
-            locked = "succeeds"
-        except OSError as exc:
-            locked = libc.errno_name(exc)
+            allow_locking(PAGE)
+        except SetupRefused as exc:
+            locked = exc.as_value()
+        else:
+            libc.mlock(mapping.addr, PAGE)
+            try:
+                libc.msync(mapping.addr, PAGE, libc.MS_INVALIDATE)
+                locked = "succeeds"
+            except OSError as exc:
+                locked = libc.errno_name(exc)
     finally:
         peer.stop()
     return {"stored": token.hex(), "written": token[::-1].hex(),

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from helpers import libc, names
-from helpers.isolate import note
+from helpers.isolate import SetupRefused, note
 from helpers.platform import filesystem_type
+from helpers.probes.faults_privilege import become_user
 from helpers.probes.ipc import MappingPeer, run_unrelated, start_forked
 from helpers.probes.pages import PAGE, map_fd, vma_of
 
@@ -555,10 +556,9 @@ def offset_across_truncate(path: str) -> dict[str, Any]:
 
 def _truncate_as(path: str, uid: int) -> str:
     try:
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    except OSError as exc:  # euid 0 of a user namespace that maps no other uid
-        return f"cannot become uid {uid}: {libc.errno_name(exc)}"
+        become_user(uid)
+    except SetupRefused as exc:  # euid 0 of a user namespace that maps no other uid
+        return exc.as_value()
     return _attempt(lambda: os.truncate(path, 10))
 
 

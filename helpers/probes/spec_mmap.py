@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import mmap as pymmap
 import os
-import resource
 from typing import Any
 
 from helpers import libc
 from helpers.isolate import note
 from helpers.probes import read_file, release
 from helpers.probes.faults_calls import attempt
+from helpers.probes.faults_privilege import become_user
 from helpers.probes.mapping import bits
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
-NOBODY = 65534
 
 
 def _fd(path: str, mode: int = os.O_RDWR) -> int:
@@ -224,11 +223,13 @@ def return_values(path: str) -> dict[str, Any]:
 
 
 def mlockall_beyond_limit() -> dict[str, Any]:
-    """Lock future mappings under a 64 KiB RLIMIT_MEMLOCK as an unprivileged user; map 1 MiB."""
-    resource.setrlimit(resource.RLIMIT_MEMLOCK, (64 * 1024, 64 * 1024))
-    if os.geteuid() == 0:
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+    """Lock future mappings as an unprivileged user; map 1 MiB more than RLIMIT_MEMLOCK allows.
+
+    The caller sets the limit (the runner's ``rlimits``, 64 KiB); a limit the
+    child may not set, or a root that cannot become ``nobody``, raises
+    ``SetupRefused`` before ``mmap``, never as its result.
+    """
+    become_user()
     libc.mlockall(libc.constant("MCL_FUTURE"))
     return {"mmap": attempt(libc.mmap, 0, 1 << 20, RW, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS)}
 

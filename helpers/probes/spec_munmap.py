@@ -8,6 +8,7 @@ from typing import Any
 from helpers import libc
 from helpers.probes import read_file
 from helpers.probes.faults_calls import OK, attempt
+from helpers.probes.faults_privilege import allow_locking
 
 PAGE = libc.PAGE_SIZE
 RW = libc.PROT_READ | libc.PROT_WRITE
@@ -47,6 +48,7 @@ def _locked_kib() -> int:
 
 def locks_removed() -> dict[str, Any]:
     """mlock a page, unmap it, and return whether the locked total went back down."""
+    allow_locking(PAGE)
     before = _locked_kib()
     addr = libc.mmap(0, PAGE, RW, ANON)
     libc.mlock(addr, PAGE)

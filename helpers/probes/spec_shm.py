@@ -16,17 +16,9 @@ from typing import Any
 
 from helpers import libc, namespaces
 from helpers.probes.faults_calls import attempt
-from helpers.probes.faults_privilege import drop_capability, has_capability
+from helpers.probes.faults_privilege import become_user, drop_capability, has_capability
 
-NOBODY = 65534
 CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL
-
-
-def _drop_privilege() -> None:
-    """Become ``nobody`` when running as root (the probe child is thrown away afterwards)."""
-    if os.geteuid() == 0:
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
 
 
 def same_object(name: str) -> dict[str, Any]:
@@ -141,7 +133,7 @@ def denied(name: str, mode: int, oflag: str) -> dict[str, Any]:
     """Create ``name`` with ``mode`` as its owner, then open it as another user with ``oflag``."""
     os.close(libc.shm_open(name, CREATE, mode))
     os.fchmod(libc.shm_open(name, os.O_RDWR), mode)
-    _drop_privilege()
+    become_user()
     flags = 0
     for part in oflag.split("|"):
         flags |= getattr(os, part)
@@ -156,7 +148,7 @@ def unlink_denied(name: str) -> dict[str, Any]:
     fd = libc.shm_open(name, CREATE, 0o644)
     os.fchmod(fd, 0o644)
     os.write(fd, b"intact")
-    _drop_privilege()
+    become_user()
     result = attempt(libc.shm_unlink, name)
     again = libc.shm_open(name, os.O_RDONLY)
     return {"shm_unlink": result, "intact": os.pread(again, 6, 0) == b"intact"}

@@ -125,3 +125,38 @@ def test_child_leads_its_own_process_group():
     # Its own group is what lets a timeout kill the probe's descendants too.
     outcome = isolate.run(selftest.process_group)
     assert outcome.value["pgid"] == outcome.value["pid"] != os.getpgid(0)
+
+
+def test_a_refused_setup_is_its_own_outcome_never_the_call_under_test():
+    outcome = isolate.run(selftest.refuse_setup, "cannot become uid 65534: setresgid failed with "
+                          "EINVAL")
+    assert outcome.setup_refused and outcome.errno is None
+    assert outcome.message == "cannot become uid 65534: setresgid failed with EINVAL"
+    assert not isolate.run(selftest.raise_oserror).setup_refused
+
+
+def test_a_limit_the_child_may_not_set_is_a_refused_setup_naming_the_errno():
+    # A soft limit above the hard one is refused whatever the privilege.
+    outcome = isolate.run(selftest.noop, rlimits={"RLIMIT_NOFILE": (64, 32)})
+    assert outcome.setup_refused, outcome
+    assert "RLIMIT_NOFILE" in outcome.message and "EINVAL" in outcome.message
+    raised = isolate.run(selftest.raise_hard_limit_unprivileged)
+    assert raised.setup_refused, raised
+    assert "EPERM" in raised.message and "CAP_SYS_RESOURCE" in raised.message
+
+
+def test_a_broken_harness_says_why_in_the_outcome():
+    # The name passes the runner's check but is no limit: the child's harness breaks.
+    outcome = isolate.run(selftest.noop, rlimits={"RLIMIT_NO_SUCH_LIMIT": (1, 1)})
+    assert outcome.kind is OutcomeKind.ERROR
+    assert outcome.message == ("the isolation harness failed inside the child: "
+                               "KeyError: 'RLIMIT_NO_SUCH_LIMIT'")
+
+
+def test_root_of_a_user_namespace_cannot_become_nobody_and_says_why():
+    outcome = isolate.run(selftest.become_nobody_as_namespace_root)
+    if outcome.errno is not None:
+        pytest.skip(f"this run cannot make a user namespace: {outcome.summary()}")
+    assert outcome.setup_refused, outcome
+    assert outcome.message.startswith("cannot become uid 65534: setgroups failed with EPERM")
+    assert "/proc/self/setgroups is 'deny'" in outcome.message
