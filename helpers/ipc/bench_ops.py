@@ -9,7 +9,7 @@ burst of many.  A burst the scheduler interrupted is slower, never faster,
 so the minimum stays close to the cost of the code itself, and a change to
 the fast paths shows here even when the two-process figures are noise.
 
-Beside the channel it times, the same way, the two ends of the bench's
+Beside the channel it times, the same way and in turns, the two ends of the bench's
 ``os.pipe`` transport (``writev`` of the framed message, the buffered
 reader) and the bare calls one channel message cannot do without (enter
 the side, load the position, copy the payload, write the header, publish,
@@ -23,9 +23,10 @@ The channel is a memfd, so nothing is left behind whatever happens.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import mmap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from helpers.ipc import atomic, bench_transports, codec
 from helpers.ipc.channel import Channel
@@ -34,48 +35,61 @@ from helpers.ipc.channel import Channel
 BURST = 200
 
 
-def _fastest(send: Callable[[bytes], object], recv: Callable[[], object], payload: bytes,
-             bursts: int) -> dict[str, float]:
-    """Return the ns of one send and one receive: the fastest of ``bursts`` bursts each."""
-    for _ in range(BURST):  # first use: the peer slot, caches
-        send(payload)
-        if recv() != payload:  # what is timed must really move the bytes
-            raise RuntimeError("a timed round trip did not return the payload it was given")
-    clock = time.perf_counter_ns
-    best_send = best_recv = float("inf")
-    for _ in range(bursts):
-        started = clock()
-        for _ in range(BURST):
+Subject = tuple[Callable[[bytes], object], Callable[[], object]]
+
+
+def fastest(subjects: dict[str, Subject], payload: bytes, bursts: int
+            ) -> dict[str, dict[str, float]]:
+    """Return the ns of one send and one receive of each subject: the fastest of its bursts.
+
+    The subjects take turns burst by burst, so a slow phase of the machine
+    (on a shared host they last seconds) falls on all of them alike.
+    """
+    for send, recv in subjects.values():
+        for _ in range(BURST):  # first use: the peer slot, caches
             send(payload)
-        sent = clock()
-        for _ in range(BURST):
-            recv()
-        best_send = min(best_send, (sent - started) / BURST)
-        best_recv = min(best_recv, (clock() - sent) / BURST)
-    return {"send_ns": best_send, "recv_ns": best_recv}
+            if recv() != payload:  # what is timed must really move the bytes
+                raise RuntimeError("a timed round trip did not return the payload it was given")
+    clock = time.perf_counter_ns
+    best = {name: {"send_ns": float("inf"), "recv_ns": float("inf")} for name in subjects}
+    for _ in range(bursts):
+        for name, (send, recv) in subjects.items():
+            started = clock()
+            for _ in range(BURST):
+                send(payload)
+            sent = clock()
+            for _ in range(BURST):
+                recv()
+            mine = best[name]
+            mine["send_ns"] = min(mine["send_ns"], (sent - started) / BURST)
+            mine["recv_ns"] = min(mine["recv_ns"], (clock() - sent) / BURST)
+    return best
 
 
-def fast_path_ns(size: int = 64, bursts: int = 300) -> dict[str, float]:
-    """Return the nanoseconds of one ``send`` and one ``recv`` of ``size`` bytes (fastest burst)."""
+@contextlib.contextmanager
+def channel_subject(size: int) -> Iterator[Subject]:
+    """Yield ``send`` and ``recv`` of a fresh memfd channel with room for a burst."""
     channel = Channel.create("bench-ops", max(1 << 20, 4 * BURST * (size + 64)),
                              backend="memfd")
     try:
-        return _fastest(channel.send, channel.recv, b"\xa5" * size, bursts)
+        yield channel.send, channel.recv
     finally:
         channel.close()
 
 
-def pipe_ns(size: int = 64, bursts: int = 300) -> dict[str, float]:
-    """Return the same figures for the bench's ``os.pipe`` transport, used in one process."""
+@contextlib.contextmanager
+def pipe_subject(size: int) -> Iterator[Subject]:
+    """Yield the two ends of the bench's ``os.pipe`` transport, used in one process."""
     transport = bench_transports.os_pipe(0)
     try:
-        return _fastest(transport.sender(), transport.receiver(), b"\xa5" * size, bursts)
+        yield transport.sender(), transport.receiver()
     finally:
         transport.close()
 
 
-def bare_calls_ns(size: int = 64, bursts: int = 300) -> dict[str, float]:
-    """Return the same figures for the calls of one message alone, on a private mapping.
+@contextlib.contextmanager
+def bare_calls_subject(size: int) -> Iterator[Subject]:
+    """Yield the calls of one message alone, on a private mapping.
 
     The send side: compare-and-swap in, position load, payload copy, header
     write, position store, compare-and-swap out, attention load.  The
@@ -117,12 +131,29 @@ def bare_calls_ns(size: int = 64, bursts: int = 300) -> dict[str, float]:
         return got
 
     try:
-        return _fastest(send, recv, b"\xa5" * size, bursts)
+        yield send, recv
     finally:
         control.close()
-        view.release()
         data.release()
+        view.release()
         area.close()
+
+
+SUBJECTS = {"channel": channel_subject, "os.pipe": pipe_subject,
+            "bare calls": bare_calls_subject}
+
+
+def costs(size: int = 64, bursts: int = 300, names: tuple[str, ...] = tuple(SUBJECTS)
+          ) -> dict[str, dict[str, float]]:
+    """Return {subject: {"send_ns", "recv_ns"}} of ``size``-byte messages, measured in turns."""
+    with contextlib.ExitStack() as stack:
+        subjects = {name: stack.enter_context(SUBJECTS[name](size)) for name in names}
+        return fastest(subjects, b"\xa5" * size, bursts)
+
+
+def fast_path_ns(size: int = 64, bursts: int = 300) -> dict[str, float]:
+    """Return the nanoseconds of one ``send`` and one ``recv`` of ``size`` bytes (fastest burst)."""
+    return costs(size, bursts, ("channel",))["channel"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,10 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64, help="message size in bytes")
     parser.add_argument("--bursts", type=int, default=300, help="bursts whose fastest counts")
     args = parser.parse_args(argv)
-    rows = {"channel": fast_path_ns(args.size, args.bursts),
-            "os.pipe": pipe_ns(args.size, args.bursts),
-            "bare calls": bare_calls_ns(args.size, args.bursts)}
-    print(f"{args.size} B, ns per message (fastest of {args.bursts} bursts of {BURST}):")
+    rows = costs(args.size, args.bursts)
+    print(f"{args.size} B, ns per message (fastest of {args.bursts} bursts of {BURST}, "
+          "the three taking turns):")
     for name, cost in rows.items():
         print(f"  {name:10}  send {cost['send_ns']:6.0f}  recv {cost['recv_ns']:6.0f}")
     slower = {name: max(cost.values()) for name, cost in rows.items()}

@@ -146,12 +146,17 @@ def test_full_filesystem_is_an_error_at_creation_not_sigbus_later() -> None:
     assert result["left"] == [], "the half-made channel must be removed"
 
 
-@pytest.mark.parametrize("measure", [bench_ops.fast_path_ns, bench_ops.pipe_ns,
-                                     bench_ops.bare_calls_ns])
-def test_one_process_costs_come_from_round_trips_that_return_the_payload(measure) -> None:
-    cost = measure(64, bursts=5)  # raises if a timed round trip loses the payload
-    assert set(cost) == {"send_ns", "recv_ns"}
-    assert all(0 < value < 1e9 for value in cost.values()), cost
+def test_one_process_costs_come_from_round_trips_that_return_the_payload() -> None:
+    costs = bench_ops.costs(64, bursts=5)  # raises if a timed round trip loses the payload
+    assert set(costs) == {"channel", "os.pipe", "bare calls"}
+    for cost in costs.values():
+        assert set(cost) == {"send_ns", "recv_ns"}
+        assert all(0 < value < 1e9 for value in cost.values()), cost
+
+
+def test_a_subject_that_loses_the_payload_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="did not return the payload"):
+        bench_ops.fastest({"lossy": (lambda data: None, lambda: b"")}, b"x", 1)
 
 
 def test_bench_ops_prints_the_channel_beside_the_pipe_and_the_bare_calls(capsys) -> None:
