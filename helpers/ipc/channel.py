@@ -319,38 +319,48 @@ class Channel:
         if self._pending is not None:
             taken, self._pending = waiting.take_pending(self, 1, None)
             return taken[0]
+        spun = False
         if self._fast and (timeout is None or _plain_timeout(timeout)):
             cap = self._cap
             token = self._token
             cas = self._rcas
-            data = None
-            entered = False
-            try:
-                entered = cas(0, token, _SC) == 0
+            for retry in (False, True):  # a second try once a message came while spinning
+                data = None
+                entered = False
+                head = tail = -1
+                try:
+                    entered = cas(0, token, _SC) == 0
+                    if entered:
+                        tail = self._tail.load(_RLX)  # written only under this lock
+                        head = self._rhead  # HEAD only grows: an old value is a safe bound
+                        if not 0 < head - tail <= cap:
+                            head = self._rhead = self._head.load(_ACQ)  # edge 1: frames whole
+                        if 0 < head - tail <= cap and head <= _LIMIT and not (head | tail) & 15:
+                            off = tail % cap
+                            pos, n, check = _unpack_from(self._d, off)
+                            size = (n + _PAD) & _MASK
+                            if (pos == tail and check == n ^ _TAG and off + _HDR + n <= cap
+                                    and size <= head - tail):
+                                start = self._doff + off + _HDR
+                                data = self._pending = self._mm[start:start + n]
+                                self._tail.store(tail + size, _SC)  # edge 2 and 5: consume
+                finally:
+                    cas(token, 0, _SC)  # the first call: nothing can come before the release
                 if entered:
-                    tail = self._tail.load(_RLX)  # written only under this lock
-                    head = self._rhead  # HEAD only grows: an old value is a safe bound
-                    if not 0 < head - tail <= cap:
-                        head = self._rhead = self._head.load(_ACQ)  # edge 1: frames are whole
-                    if 0 < head - tail <= cap and head <= _LIMIT and not (head | tail) & 15:
-                        off = tail % cap
-                        pos, n, check = _unpack_from(self._d, off)
-                        size = (n + _PAD) & _MASK
-                        if (pos == tail and check == n ^ _TAG and off + _HDR + n <= cap
-                                and size <= head - tail):
-                            start = self._doff + off + _HDR
-                            data = self._pending = self._mm[start:start + n]
-                            self._tail.store(tail + size, _SC)  # edge 2 and 5: consume
-            finally:
-                cas(token, 0, _SC)  # the first call: nothing can come before the release
-            if entered:
-                attention = self._rattn.load(_SC)  # edges 4 and 5
-                if attention:
-                    waiting.attend_recv(self, attention, tail)
-            if data is not None:
-                self._pending = None  # no call between here and the return
-                return data
-        got = waiting.recv_batch(self, 1, arguments.deadline(timeout), None)
+                    attention = self._rattn.load(_SC)  # edges 4 and 5
+                    if attention:
+                        waiting.attend_recv(self, attention, tail)
+                if data is not None:
+                    self._pending = None  # no call between here and the return
+                    return data
+                # An empty ring: wait for the producer's next store of HEAD without holding
+                # the side; the slow path, told so, sleeps at once if it is still empty.
+                if retry or not entered or head != tail or timeout == 0:
+                    break
+                spun = True
+                if not waiting.spin(self._head, tail + 1):
+                    break
+        got = waiting.recv_batch(self, 1, arguments.deadline(timeout), None, spun=spun)
         self._pending = None  # no call between here and the return
         return got[0]
 

@@ -179,8 +179,8 @@ def full(sent: int, single: bool, why: str = "the ring stayed full") -> Full:
     what = "message" if single else f"batch ({sent} items sent, the rest not)"
     return Full(f"{what} not sent before the timeout: {why}", sent)
 
-def spin(cell: object, target: int) -> None:
-    """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s.
+def spin(cell: object, target: int) -> bool:
+    """Re-read ``cell`` until it reaches ``target`` (>=), for at most ``SPIN`` s; return if it did.
 
     After a few plain re-reads each round yields the CPU: on a busy
     machine the peer that would make progress may be waiting for this core.
@@ -192,19 +192,20 @@ def spin(cell: object, target: int) -> None:
         rounds += 1
         if rounds > 32:
             if time.perf_counter() >= stop:
-                return
+                return False
             os.sched_yield()
+    return True
 
 
 
 def recv_batch(channel: Channel, max_items: int, deadline: float | None,
-                into: memoryview | None) -> list:
+               into: memoryview | None, *, spun: bool = False) -> list:
+    """Take up to ``max_items`` messages, waiting for the first; ``spun``: the caller just spun."""
     if channel._closed:
         raise ChannelClosed(f"channel {channel._name!r} was closed by this process")
     channel._ensure_peer(deadline)
     control = channel._control
     token = channel._token
-    spun = False
     while True:
         armed = faults.state.armed
         out: list = []
