@@ -130,6 +130,21 @@ def random_mutations(rng: random.Random, data_offset: int) -> tuple[Mutation, ..
     return tuple(random_mutation(rng, data_offset) for _ in range(rng.randint(1, 4)))
 
 
+def random_live_mutations(rng: random.Random, data_offset: int) -> tuple[Mutation, ...]:
+    """Return one to four mutations for a segment in use: fields and bytes, never its size.
+
+    A peer that shrinks a shm or file channel under its users makes them
+    fault (``SIGBUS``); that is a documented limit of those backends, not a
+    finding, so live mutations leave the size alone.
+    """
+    drawn: list[Mutation] = []
+    while len(drawn) < rng.randint(1, 4):
+        mutation = random_mutation(rng, data_offset)
+        if not mutation.size_delta:
+            drawn.append(mutation)
+    return tuple(drawn)
+
+
 def apply_all(image: bytes, mutations: tuple[Mutation, ...], data_offset: int) -> bytes:
     """Return ``image`` with every mutation applied in order."""
     for mutation in mutations:
@@ -141,11 +156,12 @@ def apply_all(image: bytes, mutations: tuple[Mutation, ...], data_offset: int) -
 FINDINGS = ("hang", "crash", "foreign exception")
 
 
-def isolated(path: str, image: bytes, deadline: float = 5.0) -> str:
+def isolated(path: str, image: bytes, deadline: float = 5.0, *,
+             live: tuple[Mutation, ...] = (), data_offset: int = 0) -> str:
     """Run ``attempt`` in a child; return its outcome, or a finding from ``FINDINGS``."""
     from helpers.ipc import procs
 
-    child = procs.spawn(attempt, path, image)
+    child = procs.spawn(attempt, path, image, live=live, data_offset=data_offset)
     try:
         return child.join(timeout=deadline)
     except procs.ChildFailed:
@@ -157,13 +173,16 @@ def isolated(path: str, image: bytes, deadline: float = 5.0) -> str:
         child.close()
 
 
-def attempt(path: str, image: bytes) -> str:
+def attempt(path: str, image: bytes, *, live: tuple[Mutation, ...] = (),
+            data_offset: int = 0) -> str:
     """Write ``image`` to the file at ``path`` and attach; return the outcome's name.
 
     Returns ``"corrupt"`` (refused with ``CorruptChannel``), ``"refused"``
     (another ``ChannelError`` at attach) or ``"accepted"`` (attached, and a
     send and a receive without waiting raised only ``ChannelError``).  Any
-    other exception propagates: that is the bug this looks for.
+    other exception propagates: that is the bug this looks for.  ``live``
+    mutations are made after the attach, through the file, as another
+    process sharing the segment would make them while this one uses it.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
@@ -178,6 +197,13 @@ def attempt(path: str, image: bytes) -> str:
     except ChannelError:
         return "refused"
     try:
+        if live:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+            try:
+                now = os.pread(fd, len(image), 0)
+                os.pwrite(fd, apply_all(now, live, data_offset), 0)
+            finally:
+                os.close(fd)
         with contextlib.suppress(ChannelError):
             channel.send(b"probe", timeout=0.01)
         with contextlib.suppress(ChannelError):

@@ -352,9 +352,11 @@ def run_chaos(seconds: float, producers: int, consumers: int, log: Log,
 def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]:
     """Attach to ``count`` hostile images, each in a child with a deadline; count outcomes.
 
-    Each image has one to four fields changed at once.  A child that
-    overstays its deadline is a hang, one that dies by a signal a crash, one
-    that raises anything but ``ChannelError`` a foreign exception.
+    Each image has one to four fields changed at once: every other one
+    before the attach, the others after it, while the child uses the channel
+    (``hostile.attempt``'s ``live``).  A child that overstays its deadline is
+    a hang, one that dies by a signal a crash, one that raises anything but
+    ``ChannelError`` a foreign exception.
     """
     image, data_offset = hostile.channel_image((b"first", b"second message"), max_peers=8,
                                                tag="fuzz-template")
@@ -365,12 +367,16 @@ def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]
     report_at = time.monotonic() + 5.0
     try:
         while done < count and time.monotonic() < deadline:
-            mutations = hostile.random_mutations(random.Random(seed * 1_000_003 + done),
-                                                 data_offset)
-            outcome = hostile.isolated(path, hostile.apply_all(image, mutations, data_offset))
+            rng = random.Random(seed * 1_000_003 + done)
+            if done % 2:
+                mutations = hostile.random_live_mutations(rng, data_offset)
+                outcome = hostile.isolated(path, image, live=mutations, data_offset=data_offset)
+            else:
+                mutations = hostile.random_mutations(rng, data_offset)
+                outcome = hostile.isolated(path, hostile.apply_all(image, mutations, data_offset))
             outcomes[outcome] += 1
             if outcome in hostile.FINDINGS and len(findings) < 50:
-                findings.append({"index": done, "outcome": outcome,
+                findings.append({"index": done, "outcome": outcome, "after_attach": bool(done % 2),
                                  "mutations": [m.describe() for m in mutations]})
             done += 1
             if time.monotonic() >= report_at:

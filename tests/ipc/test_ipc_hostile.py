@@ -95,11 +95,24 @@ def test_several_fields_changed_at_once_never_hang_or_crash(
     assert outcome in ("corrupt", "accepted"), [m.describe() for m in several]
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(several=st.lists(mutations.filter(lambda mutation: not mutation.size_delta),
+                        min_size=2, max_size=4))
+def test_several_fields_changed_while_in_use_never_hang_or_crash(
+        template: tuple[bytes, int], target_path: str, several: list) -> None:
+    """The same, written by another process after the attach, while the channel is in use."""
+    image, data_offset = template
+    outcome = hostile.isolated(target_path, image, deadline=10.0, live=tuple(several),
+                               data_offset=data_offset)
+    assert outcome == "accepted", [m.describe() for m in several]
+
+
 def test_the_isolated_attempt_reports_a_hang_as_one(template: tuple[bytes, int],
                                                    target_path: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The fuzzer's hang counter bites: an attach that never returns is a "hang"."""
-    monkeypatch.setattr(hostile, "attempt", lambda path, image: time.sleep(60))
+    monkeypatch.setattr(hostile, "attempt", lambda path, image, **_: time.sleep(60))
     assert hostile.isolated(target_path, template[0], deadline=0.5) == "hang"
 
 
