@@ -32,11 +32,11 @@ def check_name(name: object) -> str:
     if not name or "\0" in name:
         raise ChannelValueError(f"memfd label {name!r} is empty or holds a NUL byte")
     try:
-        name.encode()
-    except UnicodeEncodeError:
+        size = len(name.encode())
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
         raise ChannelValueError(f"memfd label {name!r} cannot be encoded as UTF-8") from None
-    if len(name.encode()) > LABEL_MAX:
-        raise ChannelValueError(f"memfd label is {len(name.encode())} bytes, limit {LABEL_MAX}")
+    if size > LABEL_MAX:
+        raise ChannelValueError(f"memfd label is {size} bytes, limit {LABEL_MAX}")
     return name
 
 

@@ -31,20 +31,13 @@ def check_name(name: object) -> str:
         raise ChannelValueError(f"shm name {name!r} may hold no '/' after the leading one")
     if "\0" in name or name in ("/.", "/.."):
         raise ChannelValueError(f"shm name {name!r} is not a valid file name")
-    if not name.isascii() and not _encodes(name):
-        raise ChannelValueError(f"shm name {name!r} cannot be encoded as UTF-8")
-    if len(name.encode()) > NAME_MAX:
-        raise ChannelValueError(f"shm name is {len(name.encode())} bytes, the limit is {NAME_MAX}")
-    return name
-
-
-def _encodes(name: str) -> bool:
-    """Return whether ``name`` has a UTF-8 form (a lone surrogate has none)."""
     try:
-        name.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+        size = len(name.encode())
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        raise ChannelValueError(f"shm name {name!r} cannot be encoded as UTF-8") from None
+    if size > NAME_MAX:
+        raise ChannelValueError(f"shm name is {size} bytes, the limit is {NAME_MAX}")
+    return name
 
 
 def _open(name: str, flags: int, mode: int) -> int:
