@@ -367,16 +367,16 @@ def run_fuzz(count: int, deadline: float, log: Log, seed: int) -> dict[str, Any]
     report_at = time.monotonic() + 5.0
     try:
         while done < count and time.monotonic() < deadline:
-            rng = random.Random(seed * 1_000_003 + done)
-            if done % 2:
-                mutations = hostile.random_live_mutations(rng, data_offset)
+            live = bool(done % 2)
+            mutations = hostile.random_mutations(random.Random(seed * 1_000_003 + done),
+                                                 data_offset, resize=not live)
+            if live:
                 outcome = hostile.isolated(path, image, live=mutations, data_offset=data_offset)
             else:
-                mutations = hostile.random_mutations(rng, data_offset)
                 outcome = hostile.isolated(path, hostile.apply_all(image, mutations, data_offset))
             outcomes[outcome] += 1
             if outcome in hostile.FINDINGS and len(findings) < 50:
-                findings.append({"index": done, "outcome": outcome, "after_attach": bool(done % 2),
+                findings.append({"index": done, "outcome": outcome, "after_attach": live,
                                  "mutations": [m.describe() for m in mutations]})
             done += 1
             if time.monotonic() >= report_at:
