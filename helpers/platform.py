@@ -334,14 +334,12 @@ def _location(path: str) -> dict[str, Any]:
     data, the mount's own type for anything but an overlay.
     """
     mount = mount_of(path) or {}
+    data = data_mount_of(path)
     place: dict[str, Any] = {"path": path, **mount, "noexec": noexec(path),
-                             "huge": huge_pages(path)}
+                             "huge": huge_pages(path),
+                             "data_type": data["type"] if data else None}
     if mount.get("type") == "overlay":
-        upper = data_mount_of(path)
-        place["upper"] = upper
-        place["data_type"] = upper["type"] if upper else None
-    else:
-        place["data_type"] = mount.get("type")
+        place["upper"] = data
     return place
 
 

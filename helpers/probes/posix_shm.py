@@ -23,7 +23,7 @@ from typing import Any
 
 from helpers import libc, names
 from helpers.isolate import SetupRefused, note
-from helpers.platform import filesystem_type
+from helpers.platform import filesystem_type, noexec
 from helpers.probes.faults_privilege import become_user
 from helpers.probes.ipc import MappingPeer, run_unrelated, start_forked
 from helpers.probes.pages import PAGE, map_fd, vma_of
@@ -391,7 +391,7 @@ def _run_built(binary: Path, args: list[str]) -> int:
     """
     fd = -1
     try:
-        if os.statvfs(binary.parent).f_flag & os.ST_NOEXEC:
+        if noexec(str(binary.parent)):
             fd = os.memfd_create(binary.name)
             with open(fd, "wb", closefd=False) as copy:  # writes it all, not one write(2)
                 copy.write(binary.read_bytes())
